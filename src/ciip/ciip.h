@@ -1,0 +1,38 @@
+/* ciip.h - the command-line client's own files: global options, the HTTP
+ * calls every command uses, and one entry point per command group. The
+ * client talks to a node only through its HTTP API. */
+#ifndef CIIP_CIIP_H
+#define CIIP_CIIP_H
+
+#include <jansson.h>
+
+#include "core/core.h"
+
+struct cli {
+	const char *url;   /* base URL of the node */
+	const char *token; /* API token, or NULL */
+	const char *data;  /* --data DIR: act on a stopped node's files */
+	const char *cacert;
+	bool insecure;
+	long timeout_s;
+};
+
+struct cli_resp {
+	long status;
+	struct buf body;
+	char content_type[128];
+};
+
+/* Performs one request. body may be NULL. Returns 0 when a response (of any
+ * status) arrived, -1 with a message on stderr when none did. */
+int cli_http(struct cli *c, const char *method, const char *path, const char *body,
+             const char *content_type, struct cli_resp *resp);
+void cli_resp_free(struct cli_resp *r);
+/* Prints an error response's message ({"error":{...}} or raw) to stderr. */
+void cli_print_error(const char *what, struct cli_resp *r);
+
+/* Command groups: each returns the process exit status. */
+int cmd_version(struct cli *c, int argc, char **argv);
+int cmd_health(struct cli *c, int argc, char **argv);
+
+#endif
