@@ -1,0 +1,90 @@
+/*
+ * auth_common_passwords.c - passwords that must not be chosen: the top of
+ * the lists published after large leaks (the ones attackers try first),
+ * keyboard walks and number runs, plus words people pick for this kind of
+ * appliance (vendor, product and industrial-control defaults). NIST SP
+ * 800-63B asks for such a check; a few hundred entries stop the online
+ * guessing that lockout alone would let through.
+ *
+ * Kept lower case, sorted by strcmp (C locale) and without duplicates:
+ * auth_password_is_common() uses bsearch(), and test_auth_password checks
+ * the order. Add entries in order; "LC_ALL=C sort -u" gives it.
+ */
+#include "auth/auth_int.h"
+
+const char *const auth_common_passwords[] = {
+	"0000", "000000", "00000000", "000000000", "1111", "11111", "111111", "1111111",
+	"11111111", "112233", "1212", "121212", "121212121", "123", "123123", "123321",
+	"1234", "12341234", "12345", "123456", "1234561", "1234567", "12345678",
+	"123456789", "1234567890", "1234567891", "12345678910", "123456789a", "123456789q",
+	"123456a", "123456q", "12345a", "1234abcd", "1234qwer", "123654", "123abc",
+	"123qwe", "123qweasd", "123qweasdzxc", "131313", "147258", "147258369", "147852",
+	"159357", "159753", "159951", "1password", "1q2w3e", "1q2w3e4r", "1q2w3e4r5t",
+	"1qaz2wsx", "1qaz2wsx3edc", "1qazxsw2", "1qw23e", "2000", "232323", "2468",
+	"24680", "27653", "3rjs1la7qe", "5201314", "520520", "555555", "654321", "654321a",
+	"666", "666666", "6969", "696969", "7654321", "7777", "777777", "7777777",
+	"789456", "789456123", "8675309", "888888", "987654", "987654321", "999999",
+	"99999999", "a123456", "a1b2c3", "a1b2c3d4", "aa123456", "aaaaaa", "aaaaaaaa",
+	"abc123", "abc12345", "abc123456", "abcabc", "abcd1234", "abcdef", "abcdefg",
+	"abcdefgh", "access", "admin", "admin1", "admin123", "admin1234", "admin@123",
+	"adminadmin", "administrator", "alexander", "amanda", "andrea", "andrew",
+	"andrew1", "angel", "angel1", "anthony", "anthony1", "apple", "april", "asd123",
+	"asdasd", "asdf", "asdf1234", "asdfasdf", "asdfgh", "asdfghjkl", "asdfghjkl1",
+	"ashley", "asshole", "august", "autumn", "autumn2024", "autumn2025", "azerty",
+	"azerty123", "azertyuiop", "babygirl", "backup", "banana", "barney", "baseball",
+	"baseball1", "basketball", "batman", "bigdog", "blank", "blessed", "blink182",
+	"blue123", "bonjour", "booboo", "boston", "brandon", "buddy", "buster", "buster1",
+	"butterfly", "cancer", "carlos", "changeit", "changeme", "changeme123",
+	"changethis", "charles", "charlie", "charlie1", "cheese", "chelsea", "chicken",
+	"chocolate", "ciip", "ciip123", "ciip2024", "ciip2025", "ciipadmin", "cisco",
+	"computer", "computer1", "control", "controller", "cookie", "cookie1", "cool123",
+	"corvette", "cowboys", "crystal", "dakota", "dallas", "daniel", "daniel1",
+	"debian", "december", "default", "demo", "demo123", "dennis", "dexter", "diamond",
+	"dolphin", "donald", "dragon", "dragon1", "eagles", "engineer", "facebook",
+	"family", "february", "fender", "ferrari", "fishing", "flower", "football",
+	"football1", "football12", "forever", "freedom", "freedom1", "friend", "friends",
+	"fuckyou", "fuckyou1", "gandalf", "garfield", "george", "ginger", "ginger1",
+	"girls", "golden", "google", "guest", "hannah", "harley", "heather", "hello",
+	"hello1", "hello123", "hellokitty", "hockey", "hockey1", "hottie", "hunter",
+	"hunter1", "hunter2", "iceman", "iloveyou", "iloveyou1", "iloveyou2", "industrial",
+	"internet", "jackson", "january", "jasmine", "jasmine1", "jennifer", "jennifer1",
+	"jessica", "jesus", "jesus1", "jordan", "jordan1", "jordan23", "joshua", "joshua1",
+	"july", "june", "junior", "justin", "killer", "killer1", "kitten", "lakers",
+	"lauren", "letmein", "letmein1", "letmein123", "letmein2024", "linkedin", "linux",
+	"liverpool", "login", "london", "love123", "lovelove", "lovely", "loveme",
+	"lovers", "loveyou", "madison", "maggie", "magic", "manager", "march", "master",
+	"master1", "matrix", "matrix1", "matthew", "maverick", "melissa", "mercedes",
+	"merlin", "metallica", "michael", "michelle", "mickey", "mickey1", "microsoft",
+	"midnight", "mike", "miller", "monday", "money", "money1", "monitor", "monkey",
+	"monkey1", "mother", "mustang", "mylove", "mysql", "naruto", "nathan", "network",
+	"newyork", "nicholas", "nicole", "ninja", "nirvana", "nopassword", "nothing",
+	"november", "october", "oliver", "operator", "oracle", "orange", "orange1",
+	"p@ssw0rd", "p@ssw0rd1", "p@ssword", "pa55word", "packers", "panther", "panthers",
+	"pass", "pass123", "pass1234", "passion", "passw0rd", "passw0rd1", "password",
+	"password!", "password1", "password12", "password123", "password1234", "password2",
+	"password2024", "password2025", "password3", "patrick", "peaches", "peanut",
+	"pepper", "pepper1", "phoenix", "player", "plc", "pokemon", "pokemon1", "postgres",
+	"postgresql", "princess", "princess1", "private", "public", "purple", "q1w2e3r4",
+	"q1w2e3r4t5", "qazwsx", "qazwsxedc", "qwe123", "qwer1234", "qwerty", "qwerty1",
+	"qwerty12", "qwerty123", "qwerty1234", "qwerty12345", "qwerty2024", "qwerty2025",
+	"qwertyu", "qwertyuiop", "qwertz", "qwertz123", "rachel", "rainbow", "ranger",
+	"raspberry", "richard", "robert", "robert1", "rocky", "root", "root123",
+	"rootroot", "router", "samantha", "sample", "samsung", "scada", "scooter",
+	"scorpion", "sebastian", "secret", "secret1", "secret123", "secure", "security",
+	"september", "server", "service", "sexy", "shadow", "shadow1", "shelby", "siemens",
+	"silver", "snoopy", "soccer", "soccer1", "solo", "sophie", "sparky", "spider",
+	"spiderman", "spring", "spring2024", "spring2025", "sql123", "startrek",
+	"starwars", "steelers", "stella", "substation", "summer", "summer2024",
+	"summer2025", "sunflower", "sunshine", "sunshine1", "superman", "superman1",
+	"superstar", "supervisor", "support", "sweety", "switch", "sydney", "sysadmin",
+	"system", "taylor", "temp", "temp123", "tennis", "test", "test123", "tester",
+	"testing", "thomas", "thunder", "tiffany", "tigers", "tigger", "tinkerbell",
+	"tomcat", "toor", "trustme", "trustno1", "tucker", "ubuntu", "user", "user123",
+	"victoria", "vikings", "warrior", "welcome", "welcome1", "welcome123", "welcome2",
+	"welcome2024", "welcome2025", "whatever", "whatever1", "whatsup", "william",
+	"william1", "wilson", "windows", "winter", "winter2024", "winter2025", "xbox360",
+	"yahoo", "yankees", "yankees1", "yellow", "zachary", "zaq12wsx", "zaq1zaq1",
+	"zxc123", "zxcasdqwe", "zxcvbn", "zxcvbnm", "zxcvbnm1", "zxcvbnm123",
+};
+
+const size_t auth_common_passwords_count = CIIP_ARRAY_LEN(auth_common_passwords);
