@@ -200,4 +200,75 @@ void auth_random_hex(size_t nbytes, char *out);
 void auth_audit_row_hash(const char *prev_hash_hex, const char *canonical_row,
                          char out_hex[65]);
 
+
+/* ---- the accounts layer (auth_http.c, auth_svc_*.c) ---- */
+
+#include <pthread.h>
+
+#include "auth/auth.h"
+
+#define AUTH_SESSION_COOKIE "ciip_session"
+#define AUTH_BASIC_CACHE 64
+
+struct auth_basic_entry {
+	char key[65]; /* SHA-256 of "user\0password" */
+	int64_t expires_ms;
+	struct auth_caller caller;
+};
+
+struct auth {
+	struct store *st;
+	const struct config *cfg;
+	/* Successful HTTP Basic logins, cached for a minute: TAXII clients send
+	 * Basic on every request, and argon2id costs tens of milliseconds. */
+	pthread_mutex_t mu;
+	struct auth_basic_entry basic[AUTH_BASIC_CACHE];
+	/* At most this many password hashes run at once: each takes 64 MiB. */
+	pthread_mutex_t hash_mu;
+	pthread_cond_t hash_cond;
+	int hashing;
+};
+
+/* Fills a caller from a users row joined to its organisation. */
+int auth_load_user_caller(struct store_conn *c, int64_t user_id, struct auth_caller *out);
+/* Resolves an API token. 0 found, -1 not found/expired/revoked (msg in e). */
+int auth_token_resolve(struct store *st, const char *token, struct auth_caller *out,
+                       struct err *e);
+/* Runs a password check with the concurrency bound. */
+bool auth_password_verify_bounded(struct auth *a, const char *hash, const char *pw);
+/* Whether the role must use a second factor under this configuration. */
+bool auth_role_needs_mfa(const struct config *cfg, enum auth_role r);
+/* Parses "198.51.100.0/24" or "2001:db8::/32" into family and range bounds
+ * (16-byte, IPv4 mapped into ::ffff:0:0/96). Returns 0 or -1. */
+int auth_cidr_parse(const char *cidr, int *family, uint8_t lo[16], uint8_t hi[16], int *len);
+int auth_ip_parse(const char *ip, int *family, uint8_t out[16]);
+/* The service context's config, or the defaults when none was given. */
+const struct config *auth_cfg(const struct auth_ctx *x);
+/* Reads an id from a path segment; -1 if not a positive integer. */
+int64_t auth_parse_id(const char *s);
+/* An organisation by numeric id or by name; 0 if none. */
+int64_t auth_org_lookup(struct store_conn *c, const char *ref);
+/* The JSON of one organisation (with prefixes) or user (no secrets). */
+json_t *auth_org_json(struct store_conn *c, int64_t id);
+json_t *auth_user_json(struct store_conn *c, int64_t id);
+
+struct secret_write {
+	int64_t user_id;
+	char secret[AUTH_TOTP_SECRET_B32_SIZE];
+	char codes[10][AUTH_RECOVERY_CODE_SIZE];
+	char code_hashes[10][crypto_pwhash_STRBYTES];
+	int ncodes;
+	const struct auth_caller *who;
+	struct err e;
+};
+
+/* Stores a new TOTP secret and recovery codes for a user (hashes only for
+ * the codes). Also used at user creation. */
+int auth_totp_store(struct store_conn *c, struct secret_write *w);
+/* Makes a secret and recovery codes, hashing the codes (fast cost: they are
+ * random, 60 bits, and only valid once). */
+int auth_secret_prepare(struct secret_write *w);
+/* The secret, its otpauth:// URI and the codes, for showing once. */
+json_t *auth_secret_json(const struct secret_write *w, const char *username);
+
 #endif

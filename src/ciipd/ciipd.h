@@ -3,6 +3,7 @@
 #ifndef CIIP_CIIPD_H
 #define CIIP_CIIPD_H
 
+#include "auth/auth.h"
 #include "core/core.h"
 #include "http/http.h"
 #include "ops/ops.h"
@@ -14,6 +15,7 @@ struct node {
 	struct store *store;
 	struct http_server *http;
 	struct ops *ops;
+	struct auth *auth;
 };
 
 /* Seeds demo content into a fresh data directory and writes

@@ -215,11 +215,19 @@ reload(struct node *n)
 	         fresh.log_level);
 }
 
+/* Every subsystem's tables, registered before the store opens. */
+static void
+register_schemas(void)
+{
+	auth_schema_register();
+}
+
 static int
 start(struct node *n)
 {
 	struct err e;
 	err_clear(&e);
+	register_schemas();
 	struct store_opts so = {
 		.data_dir = n->cfg.data_dir,
 		.busy_timeout_ms = n->cfg.store_busy_timeout_ms,
@@ -251,6 +259,8 @@ start(struct node *n)
 	}
 	n->ops = ops_new(n->store, n->http, CIIP_VERSION);
 	ops_routes(n->ops, n->http);
+	n->auth = auth_new(n->store, &n->cfg);
+	auth_routes(n->auth, n->http);
 
 	if (n->cfg.demo && ciipd_demo_seed(n, &e) != 0) {
 		log_errorx("demo", "cannot seed demo content: %s", e.msg);
@@ -271,6 +281,7 @@ stop(struct node *n)
 	if (n->http)
 		http_server_stop(n->http, 10000);
 	http_server_free(n->http);
+	auth_free(n->auth);
 	ops_free(n->ops);
 	store_close(n->store);
 }

@@ -48,10 +48,70 @@ struct store {
 	int nreaders;
 };
 
+/* The registered migration lists. Registration happens at start-up, before
+ * any store is opened, from one thread. */
+#define STORE_MAX_MIGRATION_SETS 32
+static struct {
+	const struct store_migration *list;
+	size_t n;
+} sets[STORE_MAX_MIGRATION_SETS];
+static size_t nsets;
+static pthread_mutex_t sets_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void
+store_register_migrations(const struct store_migration *list, size_t n)
+{
+	pthread_mutex_lock(&sets_mu);
+	bool known = false;
+	for (size_t i = 0; i < nsets; i++)
+		known |= sets[i].list == list;
+	if (!known) {
+		if (nsets == STORE_MAX_MIGRATION_SETS)
+			abort(); /* a programming error, found at start-up */
+		sets[nsets].list = list;
+		sets[nsets].n = n;
+		nsets++;
+	}
+	pthread_mutex_unlock(&sets_mu);
+}
+
+/* All known migrations, sorted by version; the caller frees the array. */
+static const struct store_migration **
+all_migrations(size_t *count)
+{
+	store_register_migrations(store_migrations, store_migrations_count);
+	pthread_mutex_lock(&sets_mu);
+	size_t total = 0;
+	for (size_t i = 0; i < nsets; i++)
+		total += sets[i].n;
+	const struct store_migration **all = xcalloc(total, sizeof(*all));
+	size_t k = 0;
+	for (size_t i = 0; i < nsets; i++)
+		for (size_t j = 0; j < sets[i].n; j++)
+			all[k++] = &sets[i].list[j];
+	pthread_mutex_unlock(&sets_mu);
+	/* Insertion sort: a few dozen entries, once per start. */
+	for (size_t i = 1; i < total; i++) {
+		const struct store_migration *m = all[i];
+		size_t j = i;
+		while (j > 0 && all[j - 1]->version > m->version) {
+			all[j] = all[j - 1];
+			j--;
+		}
+		all[j] = m;
+	}
+	*count = total;
+	return all;
+}
+
 int
 store_schema_latest(void)
 {
-	return store_migrations[store_migrations_count - 1].version;
+	size_t n;
+	const struct store_migration **all = all_migrations(&n);
+	int v = n ? all[n - 1]->version : 0;
+	free(all);
+	return v;
 }
 
 int
@@ -124,6 +184,64 @@ read_schema_version(struct store_conn *c, int *version, struct err *e)
 	return 0;
 }
 
+/* True when the database holds a migration this binary does not know. */
+static int
+find_unknown_version(struct store_conn *c, const struct store_migration **all, size_t n,
+                     int *unknown, struct err *e)
+{
+	struct store_stmt *s = store_prepare(c, "SELECT version FROM schema_migrations ORDER BY version", e);
+	if (s == NULL)
+		return -1;
+	*unknown = 0;
+	int rc;
+	while ((rc = store_step(s, e)) == STORE_ROW) {
+		int v = (int)store_col_int(s, 0);
+		bool known = false;
+		for (size_t i = 0; i < n && !known; i++)
+			known = all[i]->version == v;
+		if (!known && *unknown == 0)
+			*unknown = v;
+	}
+	store_finalize(s);
+	return rc == STORE_DONE ? 0 : -1;
+}
+
+static int
+apply_one(struct store_conn *c, const struct store_migration *m, struct err *e)
+{
+	/* Each migration commits on its own, so a failure leaves the schema at
+	 * the last good version. */
+	if (store_exec(c, "BEGIN IMMEDIATE", e) != STORE_OK)
+		return -1;
+	struct err me;
+	err_clear(&me);
+	if (store_exec(c, m->sql, &me) != STORE_OK) {
+		struct err ignore;
+		(void)store_exec(c, "ROLLBACK", &ignore);
+		err_set(e, "migration %d (%s) failed: %s", m->version, m->name, me.msg);
+		return -1;
+	}
+	struct store_stmt *s = store_prepare(
+		c, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)", e);
+	if (s == NULL) {
+		struct err ignore;
+		(void)store_exec(c, "ROLLBACK", &ignore);
+		return -1;
+	}
+	store_bind_int(s, 1, m->version);
+	store_bind_text(s, 2, m->name);
+	store_bind_int(s, 3, time_now_ms());
+	int rc = store_step(s, e);
+	store_finalize(s);
+	if (rc != STORE_DONE || store_exec(c, "COMMIT", e) != STORE_OK) {
+		struct err ignore;
+		(void)store_exec(c, "ROLLBACK", &ignore);
+		return -1;
+	}
+	log_info("store", "applied migration %d: %s", m->version, m->name);
+	return 0;
+}
+
 static int
 migrate(struct store *st, struct err *e)
 {
@@ -131,48 +249,32 @@ migrate(struct store *st, struct err *e)
 	int current;
 	if (read_schema_version(c, &current, e) != 0)
 		return -1;
-	int latest = store_schema_latest();
-	if (current > latest) {
+	size_t n;
+	const struct store_migration **all = all_migrations(&n);
+	int latest = n ? all[n - 1]->version : 0;
+	int unknown = 0;
+	int rc = find_unknown_version(c, all, n, &unknown, e);
+	if (rc == 0 && unknown != 0) {
 		err_set(e,
-		        "the database schema is version %d but this ciipd knows only up to %d: "
-		        "it was written by a newer ciip; run that version or restore a backup",
-		        current, latest);
-		return -1;
+		        "the database schema is version %d, which this ciipd (up to %d) does not "
+		        "know: it was written by a newer ciip; run that version or restore a backup",
+		        unknown, latest);
+		rc = -1;
 	}
-	for (size_t i = 0; i < store_migrations_count; i++) {
-		const struct store_migration *m = &store_migrations[i];
-		if (m->version <= current)
-			continue;
-		/* Each migration commits on its own, so a failure leaves the schema
-		 * at the last good version. */
-		if (store_exec(c, "BEGIN IMMEDIATE", e) != STORE_OK)
-			return -1;
-		struct err me;
-		err_clear(&me);
-		if (store_exec(c, m->sql, &me) != STORE_OK) {
-			struct err ignore;
-			(void)store_exec(c, "ROLLBACK", &ignore);
-			err_set(e, "migration %d (%s) failed: %s", m->version, m->name, me.msg);
-			return -1;
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		int64_t have = 0;
+		if (store_query_int(c, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", &have,
+		                    e, "i", (int64_t)all[i]->version) != STORE_ROW) {
+			rc = -1;
+			break;
 		}
-		struct store_stmt *s = store_prepare(
-			c, "INSERT INTO schema_migrations(version, name, applied_at) VALUES (?, ?, ?)", e);
-		if (s == NULL)
-			return -1;
-		store_bind_int(s, 1, m->version);
-		store_bind_text(s, 2, m->name);
-		store_bind_int(s, 3, time_now_ms());
-		int rc = store_step(s, e);
-		store_finalize(s);
-		if (rc != STORE_DONE || store_exec(c, "COMMIT", e) != STORE_OK) {
-			struct err ignore;
-			(void)store_exec(c, "ROLLBACK", &ignore);
-			return -1;
-		}
-		log_info("store", "applied migration %d: %s", m->version, m->name);
+		if (have == 0)
+			rc = apply_one(c, all[i], e);
 	}
-	st->schema_version = latest;
-	return 0;
+	free(all);
+	if (rc == 0)
+		st->schema_version = latest;
+	return rc;
 }
 
 /* Runs one batch of jobs in a single transaction, each in a savepoint. */
@@ -408,7 +510,7 @@ store_health(struct store *st, struct err *e)
 	store_reader_put(st, c);
 	if (rc != STORE_ROW)
 		return -1;
-	if (v != st->schema_version) {
+	if (v > st->schema_version) {
 		err_set(e, "schema version changed under the daemon (%lld)", (long long)v);
 		return -1;
 	}

@@ -77,6 +77,22 @@ struct store *store_open(const struct store_opts *o, struct err *e);
 /* Finishes queued writes, stops the writer and closes every connection. */
 void store_close(struct store *st);
 
+/*
+ * Migrations. Each subsystem owns its tables and registers its numbered list
+ * before store_open(); numbers are unique across subsystems (each has a
+ * range: store 1-99, auth 100-199, stix/taxii 200-299, detect/ingest
+ * 300-399, cert 400-499, advisory 500-599, others from 600). They are applied
+ * in number order. A database holding a version this binary does not know
+ * was written by a newer ciip and is refused.
+ */
+struct store_migration {
+	int version;
+	const char *name;
+	const char *sql;
+};
+/* Registers a list (kept by pointer; registering it again does nothing). */
+void store_register_migrations(const struct store_migration *list, size_t n);
+
 /* The schema version of the open database and the newest this binary knows. */
 int store_schema_version(struct store *st);
 int store_schema_latest(void);

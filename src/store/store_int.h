@@ -15,12 +15,7 @@ struct store_stmt {
 	const struct store_ops *ops;
 };
 
-struct store_migration {
-	int version;
-	const char *name;
-	const char *sql;
-};
-
+/* The store's own migrations (1-99). */
 extern const struct store_migration store_migrations[];
 extern const size_t store_migrations_count;
 
