@@ -31,8 +31,30 @@ void cli_resp_free(struct cli_resp *r);
 /* Prints an error response's message ({"error":{...}} or raw) to stderr. */
 void cli_print_error(const char *what, struct cli_resp *r);
 
+/*
+ * One operation, either over the API (method + path) or, with --data, by
+ * calling the same service function on the node's files. local gets the
+ * service context (an offline admin), the id from the path and the input.
+ * Prints the result (JSON) or the error; returns the exit status.
+ */
+struct auth_ctx;
+typedef int (*cli_local_fn)(struct auth_ctx *x, const char *id, const json_t *in, json_t **out);
+int cli_call(struct cli *c, const char *method, const char *path, const char *id, json_t *in,
+             cli_local_fn local, json_t **result);
+/* Percent-encodes one path segment (an id or a name); free the result. */
+char *cli_escape(const char *segment);
+/* Prints JSON for people (indented) on stdout. */
+void cli_print_json(const json_t *j);
+/* Reads all of stdin into a string without the final newline (for
+ * --password-stdin). Returns NULL if empty or over max bytes. */
+char *cli_read_stdin(size_t max);
+
 /* Command groups: each returns the process exit status. */
 int cmd_version(struct cli *c, int argc, char **argv);
 int cmd_health(struct cli *c, int argc, char **argv);
+int cmd_org(struct cli *c, int argc, char **argv);
+int cmd_user(struct cli *c, int argc, char **argv);
+int cmd_token(struct cli *c, int argc, char **argv);
+int cmd_audit(struct cli *c, int argc, char **argv);
 
 #endif

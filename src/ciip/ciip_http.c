@@ -100,3 +100,17 @@ cli_print_error(const char *what, struct cli_resp *r)
 	        msg ? msg : (r->body.len ? r->body.data : "(no body)"));
 	json_decref(j);
 }
+
+char *
+cli_escape(const char *segment)
+{
+	struct buf b = {0};
+	for (const unsigned char *p = (const unsigned char *)segment; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			buf_append(&b, p, 1);
+		else
+			buf_printf(&b, "%%%02X", *p);
+	}
+	return buf_steal(&b);
+}

@@ -14,6 +14,10 @@ static const struct {
 } commands[] = {
 	{"version", cmd_version, "print the client's version (and the node's, with --url)"},
 	{"health", cmd_health, "check a node's /healthz"},
+	{"org", cmd_org, "organisations: list, show, add, update, delete"},
+	{"user", cmd_user, "people: list, show, add, update, delete"},
+	{"token", cmd_token, "API tokens: list, add, revoke"},
+	{"audit", cmd_audit, "the audit log: list, verify"},
 };
 
 static void

@@ -219,6 +219,7 @@ reload(struct node *n)
 static void
 register_schemas(void)
 {
+	ops_schema_register_all();
 	auth_schema_register();
 }
 

@@ -20,6 +20,9 @@ void ops_free(struct ops *o);
 /* Registers GET /healthz and GET /metrics. */
 void ops_routes(struct ops *o, struct http_server *srv);
 void ops_add_collector(struct ops *o, ops_collector_fn fn, void *arg);
+/* Registers every subsystem's migrations with the store (call before
+ * store_open in the daemon and the offline client alike). */
+void ops_schema_register_all(void);
 /* Resident set size of this process in bytes (0 if unknown). */
 int64_t ops_process_rss_bytes(void);
 

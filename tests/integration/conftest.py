@@ -169,3 +169,71 @@ def run_ciipd(*args, timeout=30):
     p = subprocess.run([CIIPD] + list(args), capture_output=True, text=True, timeout=timeout,
                        cwd=ROOT)
     return p.returncode, p.stdout, p.stderr
+
+
+def totp(secret_b32, at=None, step_offset=0):
+    """RFC 6238 code (SHA-1, 6 digits, 30 s) for a base32 secret."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    key = base64.b32decode(secret_b32 + "=" * (-len(secret_b32) % 8))
+    counter = int((at if at is not None else time.time()) // 30) + step_offset
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    code = (struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000
+    return "%06d" % code
+
+
+class Demo:
+    """A node started with --demo, and its demo-credentials.json."""
+
+    def __init__(self, node):
+        self.node = node
+        with open(os.path.join(node.data, "demo-credentials.json")) as f:
+            self.creds = json.load(f)
+        self.by_name = {}
+        for a in self.creds["accounts"]:
+            self.by_name[a.get("username") or a.get("token_name")] = a
+
+    def account(self, name):
+        return self.by_name[name]
+
+    def token(self, name):
+        return self.by_name[name]["token"]
+
+    def bearer(self, name):
+        return {"Authorization": "Bearer " + self.token(name)}
+
+    def login(self, name, code=None):
+        """Logs in with password and TOTP; returns (response, session headers)."""
+        a = self.account(name)
+        body = {"username": a["username"], "password": a["password"],
+                "totp": code or totp(a["totp_secret"])}
+        r = self.node.request("POST", "/api/v1/login", body=body)
+        headers = {}
+        if r.status == 200:
+            cookie = r.header("Set-Cookie").split(";")[0]
+            headers = {"Cookie": cookie, "X-CSRF-Token": r.json()["csrf_token"]}
+        return r, headers
+
+    def call(self, name, method, path, body=None):
+        """Calls the API as a demo account, with its token."""
+        return self.node.request(method, path, body=body, headers=self.bearer(name))
+
+
+@pytest.fixture
+def demo(tmp_path):
+    n = Node(tmp_path, args=["--demo"])
+    d = Demo(n)
+    yield d
+    n.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_demo(tmp_path_factory):
+    """One demo node for a whole module, for tests that only read."""
+    n = Node(tmp_path_factory.mktemp("shared"), args=["--demo"])
+    d = Demo(n)
+    yield d
+    n.stop()
