@@ -212,6 +212,10 @@ int auth_svc_audit_verify(struct auth_ctx *x, json_t **out);
 
 /* The organisation that owns an IP address (longest matching prefix), or 0. */
 int64_t auth_org_owning_ip(struct store_conn *c, const char *ip);
+/* An organisation by numeric id or by name; 0 if none. */
+int64_t auth_org_lookup(struct store_conn *c, const char *ref);
+/* Reads an id from a path segment; -1 if not a positive integer. */
+int64_t auth_parse_id(const char *s);
 /* The node's own organisation (the root of the tree), or 0 if none yet. */
 int64_t auth_org_root(struct store_conn *c);
 /* Name and STIX identity id of an organisation; 0 or -1 (not found). */

@@ -244,10 +244,6 @@ int auth_cidr_parse(const char *cidr, int *family, uint8_t lo[16], uint8_t hi[16
 int auth_ip_parse(const char *ip, int *family, uint8_t out[16]);
 /* The service context's config, or the defaults when none was given. */
 const struct config *auth_cfg(const struct auth_ctx *x);
-/* Reads an id from a path segment; -1 if not a positive integer. */
-int64_t auth_parse_id(const char *s);
-/* An organisation by numeric id or by name; 0 if none. */
-int64_t auth_org_lookup(struct store_conn *c, const char *ref);
 /* The JSON of one organisation (with prefixes) or user (no secrets). */
 json_t *auth_org_json(struct store_conn *c, int64_t id);
 json_t *auth_user_json(struct store_conn *c, int64_t id);

@@ -223,6 +223,54 @@ register_schemas(void)
 	auth_schema_register();
 }
 
+/* Gives the data directory's files to a user (they were created before the
+ * switch) and switches to it for good, each step checked (OpenSMTPD's
+ * habit): a daemon that meant to drop root and could not must not run. */
+static int
+drop_privileges(struct node *n)
+{
+	if (n->cfg.run_as[0] == '\0') {
+		if (geteuid() == 0)
+			log_warnx("ciipd", "running as root: set run_as to a dedicated user");
+		return 0;
+	}
+	if (geteuid() != 0) {
+		log_info("ciipd", "not root: ignoring run_as (%s)", n->cfg.run_as);
+		return 0;
+	}
+	struct passwd *pw = getpwnam(n->cfg.run_as);
+	if (pw == NULL) {
+		log_errorx("ciipd", "run_as: no user '%s'", n->cfg.run_as);
+		return -1;
+	}
+	static const char *files[] = {"", "/ciip.db", "/ciip.db-wal", "/ciip.db-shm",
+	                              "/demo-credentials.json"};
+	for (size_t i = 0; i < CIIP_ARRAY_LEN(files); i++) {
+		char path[CONFIG_MAX_PATH + 32];
+		snprintf(path, sizeof(path), "%s%s", n->cfg.data_dir, files[i]);
+		if (chown(path, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT) {
+			log_warn("ciipd", "chown %s", path);
+			return -1;
+		}
+	}
+	if (n->cfg.log_file[0] && chown(n->cfg.log_file, pw->pw_uid, pw->pw_gid) != 0) {
+		log_warn("ciipd", "chown %s", n->cfg.log_file);
+		return -1;
+	}
+	if (setgroups(1, &pw->pw_gid) != 0 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
+		log_warn("ciipd", "cannot switch to user %s", n->cfg.run_as);
+		return -1;
+	}
+	if (setuid(0) == 0) {
+		log_errorx("ciipd", "could switch back to root after dropping privileges");
+		return -1;
+	}
+	log_info("ciipd", "running as %s (uid %d)", n->cfg.run_as, (int)pw->pw_uid);
+	return 0;
+}
+
 static int
 start(struct node *n)
 {
@@ -267,6 +315,13 @@ start(struct node *n)
 		log_errorx("demo", "cannot seed demo content: %s", e.msg);
 		return -1;
 	}
+	/* Bind while still privileged, drop, and only then serve. */
+	if (http_server_bind(n->http, &e) != 0) {
+		log_errorx("http", "%s", e.msg);
+		return -1;
+	}
+	if (drop_privileges(n) != 0)
+		return -1;
 	if (http_server_start(n->http, &e) != 0) {
 		log_errorx("http", "%s", e.msg);
 		return -1;

@@ -136,6 +136,8 @@ struct config {
 	int64_t store_readers;
 	/* demo */
 	bool demo;
+	/* the Unix user to run as after binding (when started as root) */
+	char run_as[64];
 	/* auth */
 	int64_t auth_session_idle_s;
 	int64_t auth_session_max_s;
@@ -143,6 +145,15 @@ struct config {
 	char auth_mfa_roles[128];
 	int64_t auth_lockout_failures;
 	int64_t auth_lockout_s;
+	/* cert: deadline rules per level 1..4 (comma-separated), notification delivery */
+	char cert_deadlines_notify_s[128];
+	char cert_deadlines_review_s[128];
+	char cert_deadlines_forward_s[128];
+	char cert_deadlines_contain_s[128];
+	char cert_deadlines_report_months[128];
+	char cert_notify_webhook_url[CONFIG_MAX_PATH];
+	char cert_notify_smtp_url[CONFIG_MAX_PATH];
+	char cert_notify_mail_from[256];
 };
 
 /* Fills every field with its default. */

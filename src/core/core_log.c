@@ -105,6 +105,9 @@ json_escape(struct buf *b, const char *s)
 	}
 }
 
+static void log_vmsg(enum log_level lvl, const char *subsys, const char *suffix, const char *fmt,
+                     va_list ap) __attribute__((format(printf, 4, 0)));
+
 static void
 log_vmsg(enum log_level lvl, const char *subsys, const char *suffix, const char *fmt, va_list ap)
 {

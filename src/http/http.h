@@ -62,6 +62,9 @@ void http_route(struct http_server *s, unsigned methods, const char *pattern, ht
                 void *arg);
 void http_error_style(struct http_server *s, const char *prefix, http_error_fn fn);
 void http_set_before(struct http_server *s, http_before_fn fn, void *arg);
+/* Binds and listens (so that privileges can be dropped before serving). */
+int http_server_bind(struct http_server *s, struct err *e);
+/* Starts serving; binds first if http_server_bind was not called. */
 int http_server_start(struct http_server *s, struct err *e);
 /* The port actually bound (useful with port 0). */
 int http_server_port(struct http_server *s);

@@ -56,6 +56,8 @@ struct http_server {
 	char *tls_cert_pem, *tls_key_pem;
 	struct MHD_Daemon *d;
 	int port;
+	int listen_fd; /* -1 until bound */
+	bool ipv6;
 	struct http_route_def *routes[HTTP_MAX_ROUTES];
 	int nroutes;
 	struct http_style styles[HTTP_MAX_STYLES];

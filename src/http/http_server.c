@@ -74,6 +74,7 @@ http_server_new(const struct http_opts *o, struct err *e)
 	}
 	http_stats_init(&s->static_stats, "static");
 	http_stats_init(&s->unmatched_stats, "unmatched");
+	s->listen_fd = -1;
 	return s;
 }
 
@@ -497,6 +498,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	atomic_fetch_sub(&s->active, 1);
 }
 
+static void on_mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void
 on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -509,7 +512,7 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 int
-http_server_start(struct http_server *s, struct err *e)
+http_server_bind(struct http_server *s, struct err *e)
 {
 	char host[256];
 	int port;
@@ -519,21 +522,54 @@ http_server_start(struct http_server *s, struct err *e)
 	}
 	struct sockaddr_storage ss;
 	memset(&ss, 0, sizeof(ss));
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-	                 MHD_USE_ERROR_LOG;
+	socklen_t slen;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
 	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
 		sin->sin_port = htons((uint16_t)port);
+		slen = sizeof(*sin);
 	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
 		sin6->sin6_port = htons((uint16_t)port);
-		flags |= MHD_USE_IPv6;
+		slen = sizeof(*sin6);
+		s->ipv6 = true;
 	} else {
 		err_set(e, "listen address '%s' is not a numeric IPv4 or IPv6 address", host);
 		return -1;
 	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		err_set(e, "socket: %s", strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (s->ipv6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, slen) != 0 || listen(fd, 512) != 0) {
+		err_set(e, "cannot listen on %s: %s", s->o.listen, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	struct sockaddr_storage got;
+	socklen_t glen = sizeof(got);
+	if (getsockname(fd, (struct sockaddr *)&got, &glen) == 0)
+		s->port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
+		                                          : ((struct sockaddr_in *)&got)->sin_port);
+	s->listen_fd = fd;
+	return 0;
+}
+
+int
+http_server_start(struct http_server *s, struct err *e)
+{
+	if (s->listen_fd < 0 && http_server_bind(s, e) != 0)
+		return -1;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+	                 MHD_USE_ERROR_LOG;
+	if (s->ipv6)
+		flags |= MHD_USE_IPv6;
 	if (s->tls_cert_pem) {
 		if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
 			err_set(e, "this libmicrohttpd was built without TLS");
@@ -550,19 +586,18 @@ http_server_start(struct http_server *s, struct err *e)
 	/* The connection memory pool holds the request line and headers: its
 	 * size is the header limit (libmicrohttpd answers 431 past it). */
 	s->d = MHD_start_daemon(
-		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		flags, 0, NULL, NULL, on_request, s, MHD_OPTION_LISTEN_SOCKET, (MHD_socket)s->listen_fd,
 		MHD_OPTION_THREAD_POOL_SIZE, (unsigned)s->o.threads, MHD_OPTION_CONNECTION_TIMEOUT,
 		(unsigned)s->o.request_timeout_s, MHD_OPTION_CONNECTION_LIMIT,
 		(unsigned)s->o.max_connections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 		(size_t)s->o.max_header_bytes, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1,
-		MHD_OPTION_ARRAY, s->tls_cert_pem ? tls_opts : no_opts, MHD_OPTION_END);
+		MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s, MHD_OPTION_ARRAY,
+		s->tls_cert_pem ? tls_opts : no_opts, MHD_OPTION_END);
 	if (s->d == NULL) {
-		err_set(e, "cannot listen on %s (address in use, or not permitted)", s->o.listen);
+		err_set(e, "cannot start serving on %s", s->o.listen);
 		return -1;
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di ? di->port : port;
+	/* libmicrohttpd owns the socket now and closes it on stop. */
 	return 0;
 }
 
@@ -587,6 +622,7 @@ http_server_stop(struct http_server *s, int wait_ms)
 	MHD_socket fd = MHD_quiesce_daemon(s->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
+	s->listen_fd = -1;
 	for (int waited = 0; waited < wait_ms && atomic_load(&s->active) > 0; waited += 10) {
 		struct timespec ts = {0, 10 * 1000000};
 		nanosleep(&ts, NULL);
@@ -602,6 +638,8 @@ http_server_free(struct http_server *s)
 		return;
 	if (s->d)
 		http_server_stop(s, 0);
+	else if (s->listen_fd >= 0)
+		close(s->listen_fd);
 	for (int i = 0; i < s->nroutes; i++) {
 		struct http_route_def *r = s->routes[i];
 		for (int j = 0; j < r->nsegs; j++)

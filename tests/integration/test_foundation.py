@@ -265,3 +265,21 @@ def test_unusable_database_gives_503(node):
     body = r.json()
     assert body["database"]["status"] == "unavailable"
     assert body["database"]["error"]
+
+
+def test_drops_privileges_after_binding(tmp_path):
+    import pwd
+    if os.geteuid() != 0:
+        return  # only meaningful when started as root, as CI is
+    nobody = pwd.getpwnam("nobody")
+    os.chmod(str(tmp_path), 0o777)
+    n = Node(tmp_path, config="run_as: nobody\n")
+    try:
+        with open("/proc/%d/status" % n.proc.pid) as f:
+            uid_line = [l for l in f if l.startswith("Uid:")][0]
+        assert uid_line.split()[1:] == [str(nobody.pw_uid)] * 4
+        status, body = n.get_json("/healthz")
+        assert status == 200 and body["database"]["status"] == "ok"
+        assert "running as nobody" in n.log()
+    finally:
+        n.stop()
