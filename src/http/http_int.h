@@ -85,6 +85,7 @@ struct http_req {
 	bool too_large;
 	int64_t discarded;
 	bool answered;
+	bool recorded;
 	int status;
 	int64_t start_ns;
 	struct http_stats *stats;

@@ -274,6 +274,10 @@ queue(struct http_req *r, int status, struct MHD_Response *resp, const char *con
 	if (MHD_queue_response(r->conn, (unsigned)status, resp) != MHD_YES)
 		log_warnx("http", "%s %s: cannot queue the %d response", r->method, r->path, status);
 	MHD_destroy_response(resp);
+	/* Counted when answered, not when the connection is done with it, so
+	 * that a client that reads /metrics next sees its previous request. */
+	r->recorded = true;
+	http_stats_record(r->stats, status, (double)(time_mono_ns() - r->start_ns) / 1e9);
 }
 
 void
@@ -391,10 +395,13 @@ dispatch(struct http_req *r)
 		                   r->path);
 		return;
 	}
-	if ((r->method_id == HTTP_GET || r->method_id == HTTP_HEAD) && http_static_serve(r)) {
+	if (r->method_id == HTTP_GET || r->method_id == HTTP_HEAD) {
 		r->stats = &s->static_stats;
 		r->route = "static";
-		return;
+		if (http_static_serve(r))
+			return;
+		r->stats = &s->unmatched_stats;
+		r->route = NULL;
 	}
 	http_respond_error(r, 404, "not_found", "no such resource: %s", r->path);
 }
@@ -488,11 +495,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	struct http_req *r = *con_cls;
 	if (r == NULL)
 		return;
-	double secs = (double)(time_mono_ns() - r->start_ns) / 1e9;
-	if (r->answered)
-		http_stats_record(r->stats, r->status, secs);
-	else
-		http_stats_record(r->stats, 0, secs); /* the client went away */
+	if (!r->recorded) /* the client went away before an answer */
+		http_stats_record(r->stats, 0, (double)(time_mono_ns() - r->start_ns) / 1e9);
 	req_free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&s->active, 1);

@@ -271,9 +271,14 @@ def test_drops_privileges_after_binding(tmp_path):
     import pwd
     if os.geteuid() != 0:
         return  # only meaningful when started as root, as CI is
+    import pathlib
+    import shutil
+    import tempfile
     nobody = pwd.getpwnam("nobody")
-    os.chmod(str(tmp_path), 0o777)
-    n = Node(tmp_path, config="run_as: nobody\n")
+    # pytest's own temporary directories are closed to other users.
+    home = pathlib.Path(tempfile.mkdtemp(prefix="ciip-run-as-", dir="/tmp"))
+    os.chmod(str(home), 0o755)
+    n = Node(home, config="run_as: nobody\n")
     try:
         with open("/proc/%d/status" % n.proc.pid) as f:
             uid_line = [l for l in f if l.startswith("Uid:")][0]
@@ -283,3 +288,4 @@ def test_drops_privileges_after_binding(tmp_path):
         assert "running as nobody" in n.log()
     finally:
         n.stop()
+        shutil.rmtree(str(home), ignore_errors=True)
