@@ -6,7 +6,7 @@ set -eu
 PKGS="build-essential cmake pkg-config clang libclang-rt-14-dev
 libsqlite3-dev sqlite3 libmicrohttpd-dev libjansson-dev libyaml-dev
 libcurl4-openssl-dev libssl-dev libsodium-dev libmaxminddb-dev
-libvectorscan-dev libcmocka-dev
+libvectorscan-dev libcmocka-dev zlib1g-dev
 python3 python3-pytest wrk curl ca-certificates"
 
 missing=""

@@ -138,6 +138,32 @@ struct config {
 	bool demo;
 	/* the Unix user to run as after binding (when started as root) */
 	char run_as[64];
+	/* ingest: listeners are off while their address is empty */
+	char ingest_json_tcp[256];
+	char ingest_syslog_udp[256];
+	char ingest_syslog_tcp[256];
+	char ingest_syslog_sensor[72];
+	int64_t ingest_max_connections;
+	char ingest_geoip_country[CONFIG_MAX_PATH];
+	char ingest_geoip_asn[CONFIG_MAX_PATH];
+	/* detect */
+	int64_t detect_decoders;
+	int64_t detect_threads;
+	int64_t detect_ddos_bytes_per_s;
+	int64_t detect_ddos_packets_per_s;
+	int64_t detect_ddos_flows_per_s;
+	int64_t detect_ddos_window_s;
+	int64_t detect_brute_failures;
+	int64_t detect_brute_window_s;
+	int64_t detect_scan_ports;
+	int64_t detect_scan_hosts;
+	int64_t detect_scan_window_s;
+	int64_t detect_spam_messages;
+	int64_t detect_spam_window_s;
+	int64_t detect_beacon_min_count;
+	int64_t detect_beacon_min_interval_s;
+	int64_t detect_max_keys;
+	int64_t detect_alert_window_s;
 	/* auth */
 	int64_t auth_session_idle_s;
 	int64_t auth_session_max_s;

@@ -20,7 +20,7 @@
 #define CONFIG_MAX_FILE_BYTES (1024 * 1024)
 #define CONFIG_MAX_DEPTH 8
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_LOGLEVEL, CFG_HOSTPORT, CFG_LIST };
+enum cfg_type { CFG_STR, CFG_INT, CFG_BOOL, CFG_LOGLEVEL, CFG_HOSTPORT, CFG_LISTEN_OPT, CFG_LIST };
 
 struct cfg_key {
 	const char *name;
@@ -61,6 +61,51 @@ static const struct cfg_key keys[] = {
 	INT("store.readers", store_readers, 1, 64, "8", "pooled read connections"),
 	BOOL("demo", demo, "false", "seed demo content on start"),
 	STR("run_as", run_as, "", "Unix user to switch to after binding, when started as root"),
+	{"ingest.json_tcp", CFG_LISTEN_OPT, offsetof(struct config, ingest_json_tcp),
+	 sizeof(((struct config *)0)->ingest_json_tcp), 0, 0, "",
+	 "address:port for JSON lines over TCP (first line: the sensor's token); empty: off"},
+	{"ingest.syslog_udp", CFG_LISTEN_OPT, offsetof(struct config, ingest_syslog_udp),
+	 sizeof(((struct config *)0)->ingest_syslog_udp), 0, 0, "",
+	 "address:port for syslog over UDP; empty: off"},
+	{"ingest.syslog_tcp", CFG_LISTEN_OPT, offsetof(struct config, ingest_syslog_tcp),
+	 sizeof(((struct config *)0)->ingest_syslog_tcp), 0, 0, "",
+	 "address:port for syslog over TCP (octet counting or newline framing); empty: off"},
+	STR("ingest.syslog_sensor", ingest_syslog_sensor, "syslog",
+	    "the registered sensor that syslog listeners' messages are counted to"),
+	INT("ingest.max_connections", ingest_max_connections, 1, 100000, "1024",
+	    "TCP connections per listener; more are closed at once and counted"),
+	STR("ingest.geoip.country_db", ingest_geoip_country, "",
+	    "MaxMind DB with countries (GeoIP2/GeoLite2 Country or City); empty: none"),
+	STR("ingest.geoip.asn_db", ingest_geoip_asn, "", "MaxMind DB with AS numbers; empty: none"),
+	INT("detect.decoders", detect_decoders, 1, 16, "1", "decode and enrich threads"),
+	INT("detect.threads", detect_threads, 1, 32, "2",
+	    "detector threads; state is sharded by source address"),
+	INT("detect.ddos.bytes_per_s", detect_ddos_bytes_per_s, 0, INT64_MAX / 1000, "12500000",
+	    "bytes per second to one destination that make a DDoS alert (0: off)"),
+	INT("detect.ddos.packets_per_s", detect_ddos_packets_per_s, 0, INT64_MAX / 1000, "50000",
+	    "packets per second to one destination (0: off)"),
+	INT("detect.ddos.flows_per_s", detect_ddos_flows_per_s, 0, INT64_MAX / 1000, "5000",
+	    "new flows per second to one destination (0: off)"),
+	INT("detect.ddos.window_s", detect_ddos_window_s, 1, 3600, "10", "DDoS window"),
+	INT("detect.bruteforce.failures", detect_brute_failures, 0, 1000000, "20",
+	    "failed logins from one source in the window (0: off)"),
+	INT("detect.bruteforce.window_s", detect_brute_window_s, 1, 86400, "300", "brute-force window"),
+	INT("detect.scan.ports", detect_scan_ports, 0, 65536, "100",
+	    "distinct destination ports from one source in the window (0: off)"),
+	INT("detect.scan.hosts", detect_scan_hosts, 0, 1000000, "50",
+	    "distinct destination hosts from one source in the window (0: off)"),
+	INT("detect.scan.window_s", detect_scan_window_s, 1, 86400, "60", "scan window"),
+	INT("detect.spam.messages", detect_spam_messages, 0, 1000000, "50",
+	    "messages from one sending address in the window (0: off)"),
+	INT("detect.spam.window_s", detect_spam_window_s, 1, 86400, "300", "spam window"),
+	INT("detect.beacon.min_count", detect_beacon_min_count, 0, 100000, "8",
+	    "regular connections from an internal host to one external address (0: off)"),
+	INT("detect.beacon.min_interval_s", detect_beacon_min_interval_s, 1, 86400, "10",
+	    "shortest beacon period considered"),
+	INT("detect.max_keys", detect_max_keys, 1024, 100000000, "65536",
+	    "tracked keys per detector and thread; the least recent is evicted"),
+	INT("detect.alert_window_s", detect_alert_window_s, 60, 86400 * 7, "3600",
+	    "repeats of one rule and key within this time update one alert"),
 	INT("auth.session_idle_s", auth_session_idle_s, 60, 86400 * 7, "1800",
 	    "a console session ends after this much inactivity"),
 	INT("auth.session_max_s", auth_session_max_s, 300, 86400 * 30, "43200",
@@ -110,6 +155,13 @@ set_value(struct config *c, const struct cfg_key *k, const char *v, struct err *
 		}
 		memcpy(field, v, strlen(v) + 1);
 		return 0;
+	case CFG_LISTEN_OPT:
+		if (v[0] == '\0') {
+			field[0] = '\0';
+			return 0;
+		}
+		/* otherwise it is an address like any other */
+		__attribute__((fallthrough));
 	case CFG_HOSTPORT: {
 		char host[256];
 		int port;
