@@ -77,6 +77,10 @@ cli_call(struct cli *c, const char *method, const char *path, const char *id, js
 {
 	int status = 0;
 	json_t *out = NULL;
+	if (c->data && local == NULL) {
+		fprintf(stderr, "ciip: %s %s needs a running node: use --url, not --data\n", method, path);
+		return 2;
+	}
 	if (c->data) {
 		if (run_local(c, id, in, local, &status, &out) != 0)
 			return 1;
