@@ -210,6 +210,10 @@ int auth_svc_audit_verify(struct auth_ctx *x, json_t **out);
 
 /* ---- lookups other subsystems need ---- */
 
+/* Resolves an API token (for listeners that are not HTTP): 0 and the
+ * caller, or -1 with why (unknown, revoked, expired) in e. */
+int auth_token_check(struct store *st, const char *token, struct auth_caller *out, struct err *e);
+
 /* The organisation that owns an IP address (longest matching prefix), or 0. */
 int64_t auth_org_owning_ip(struct store_conn *c, const char *ip);
 /* An organisation by numeric id or by name; 0 if none. */

@@ -144,6 +144,12 @@ auth_token_resolve(struct store *st, const char *token, struct auth_caller *out,
 	return rc;
 }
 
+int
+auth_token_check(struct store *st, const char *token, struct auth_caller *out, struct err *e)
+{
+	return auth_token_resolve(st, token, out, e);
+}
+
 /* Finds a session by the cookie's value; checks idle and absolute expiry.
  * Refreshes last_seen at most once a minute (a write per request would make
  * every read a write). */

@@ -18,6 +18,11 @@ static const struct {
 	{"user", cmd_user, "people: list, show, add, update, delete"},
 	{"token", cmd_token, "API tokens: list, add, revoke"},
 	{"audit", cmd_audit, "the audit log: list, verify"},
+	{"sensor", cmd_sensor, "sensors: list, add (prints the sensor's token once)"},
+	{"replay", cmd_replay, "send a log file to a node as a sensor"},
+	{"incident", cmd_incident, "incident reports: list, show, create, submit, review, close, ..."},
+	{"advisory", cmd_advisory, "advisories: list, inbox, create, submit, publish, reply, ..."},
+	{"intel", cmd_intel, "threat intel: import a bundle, export a collection, collections"},
 };
 
 static void

@@ -3,11 +3,16 @@
 #ifndef CIIP_CIIPD_H
 #define CIIP_CIIPD_H
 
+#include "advisory/advisory.h"
 #include "auth/auth.h"
+#include "cert/cert.h"
 #include "core/core.h"
+#include "detect/detect.h"
 #include "http/http.h"
+#include "ingest/ingest.h"
 #include "ops/ops.h"
 #include "store/store.h"
+#include "taxii/taxii.h"
 
 struct node {
 	struct config cfg;
@@ -16,6 +21,13 @@ struct node {
 	struct http_server *http;
 	struct ops *ops;
 	struct auth *auth;
+	struct taxii *taxii;
+	struct cert *cert;
+	struct advisory *advisory;
+	struct detect_alerts *alerts;
+	struct detect_feed *feed;
+	struct detect_pipeline *pipeline;
+	struct ingest *ingest;
 };
 
 /* Seeds demo content into a fresh data directory and writes

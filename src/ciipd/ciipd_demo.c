@@ -34,6 +34,16 @@ ciipd_demo_seed(struct node *n, struct err *e)
 		json_decref(accounts);
 		return -1;
 	}
+	if (taxii_demo_seed(n->taxii, e) != 0) {
+		json_decref(accounts);
+		return -1;
+	}
+	if (cert_demo_seed(n->store, &n->cfg, e) != 0 ||
+	    advisory_demo_seed(n->store, &n->cfg, e) != 0 ||
+	    ingest_demo_seed(n->ingest, accounts, e) != 0) {
+		json_decref(accounts);
+		return -1;
+	}
 	char url[300];
 	snprintf(url, sizeof(url), "%s://%s", http_server_tls(n->http) ? "https" : "http",
 	         n->cfg.http_listen);

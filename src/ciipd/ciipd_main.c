@@ -221,6 +221,11 @@ register_schemas(void)
 {
 	ops_schema_register_all();
 	auth_schema_register();
+	cert_schema_register();
+	advisory_schema_register();
+	taxii_schema_register();
+	detect_schema_register();
+	ingest_schema_register();
 }
 
 /* Gives the data directory's files to a user (they were created before the
@@ -310,6 +315,47 @@ start(struct node *n)
 	ops_routes(n->ops, n->http);
 	n->auth = auth_new(n->store, &n->cfg);
 	auth_routes(n->auth, n->http);
+	n->taxii = taxii_new(n->store, &n->cfg);
+	taxii_routes(n->taxii, n->http);
+	n->cert = cert_new(n->store, &n->cfg, n->auth, &e);
+	if (n->cert == NULL) {
+		log_errorx("cert", "%s", e.msg);
+		return -1;
+	}
+	cert_routes(n->cert, n->http);
+	ops_add_collector(n->ops, cert_metrics, n->cert);
+	n->advisory = advisory_new(n->store, &n->cfg, n->auth);
+	advisory_routes(n->advisory, n->http);
+	ops_add_collector(n->ops, advisory_metrics, n->advisory);
+
+	/* The SOC: alerts, the matcher fed from the STIX store, the pipeline,
+	 * and the sources that feed it. Demo mode turns the listeners on. */
+	if (n->cfg.demo) {
+		if (n->cfg.ingest_json_tcp[0] == '\0')
+			snprintf(n->cfg.ingest_json_tcp, sizeof(n->cfg.ingest_json_tcp), "127.0.0.1:5141");
+		if (n->cfg.ingest_syslog_udp[0] == '\0')
+			snprintf(n->cfg.ingest_syslog_udp, sizeof(n->cfg.ingest_syslog_udp), "127.0.0.1:5140");
+		if (n->cfg.ingest_syslog_tcp[0] == '\0')
+			snprintf(n->cfg.ingest_syslog_tcp, sizeof(n->cfg.ingest_syslog_tcp), "127.0.0.1:5140");
+	}
+	n->alerts = detect_alerts_new(n->store, &n->cfg, n->taxii);
+	detect_alerts_routes(n->alerts, n->http);
+	ops_add_collector(n->ops, detect_alerts_metrics, n->alerts);
+	n->feed = detect_feed_new(n->store, &e);
+	if (n->feed == NULL) {
+		log_errorx("detect", "cannot build the indicator matcher: %s", e.msg);
+		return -1;
+	}
+	ops_add_collector(n->ops, detect_feed_metrics, n->feed);
+	n->pipeline = detect_pipeline_new(&n->cfg, n->alerts, n->feed);
+	ops_add_collector(n->ops, detect_pipeline_metrics, n->pipeline);
+	n->ingest = ingest_new(n->store, &n->cfg, detect_pipeline_input(n->pipeline), &e);
+	if (n->ingest == NULL) {
+		log_errorx("ingest", "%s", e.msg);
+		return -1;
+	}
+	ingest_routes(n->ingest, n->http);
+	ops_add_collector(n->ops, ingest_metrics, n->ingest);
 
 	if (n->cfg.demo && ciipd_demo_seed(n, &e) != 0) {
 		log_errorx("demo", "cannot seed demo content: %s", e.msg);
@@ -318,6 +364,13 @@ start(struct node *n)
 	/* Bind while still privileged, drop, and only then serve. */
 	if (http_server_bind(n->http, &e) != 0) {
 		log_errorx("http", "%s", e.msg);
+		return -1;
+	}
+	/* The event listeners bind now too (syslog's port 514 needs root), and
+	 * are running before /healthz first answers. */
+	if (detect_pipeline_start(n->pipeline, n->ingest, &e) != 0 ||
+	    ingest_start(n->ingest, &e) != 0) {
+		log_errorx("ingest", "%s", e.msg);
 		return -1;
 	}
 	if (drop_privileges(n) != 0)
@@ -336,7 +389,20 @@ stop(struct node *n)
 {
 	if (n->http)
 		http_server_stop(n->http, 10000);
+	/* Sources first, then the pipeline drains what they queued. */
+	if (n->ingest)
+		ingest_stop(n->ingest);
+	if (n->pipeline) {
+		detect_pipeline_stop(n->pipeline);
+		detect_pipeline_free(n->pipeline);
+	}
+	ingest_free(n->ingest);
+	detect_alerts_free(n->alerts);
+	detect_feed_free(n->feed);
 	http_server_free(n->http);
+	advisory_free(n->advisory);
+	cert_free(n->cert);
+	taxii_free(n->taxii);
 	auth_free(n->auth);
 	ops_free(n->ops);
 	store_close(n->store);

@@ -369,7 +369,8 @@ struct stix_pattern {
  * the caller frees with stix_pattern_free(), or NULL with e filled: e->column
  * is the 1-based byte position of the problem and e->msg says what was
  * expected and what was found. Never crashes, leaks or loops on any input;
- * the limits above are errors like any other.
+ * the limits above are errors like any other, and STIX_PATTERN_MAX_BYTES
+ * also bounds the normal form, so that it always parses again.
  */
 struct stix_pattern *stix_pattern_parse(const char *text, size_t len, struct err *e)
     CIIP_MUST_CHECK;
@@ -393,6 +394,13 @@ const char *stix_cmp_op_name(enum stix_cmp_op op);
  * of STIX 2.1 SCOs (references name "id"s). "*_ref" and "*_refs" properties
  * are followed to objects of the same observation.
  *
+ * A comparison holds when some value its path reaches ([*] = any element)
+ * passes; a missing property passes nothing, NOT included. Values of another
+ * type than the literal are unequal (so != and NOT = hold) but never
+ * ordered; LIKE, MATCHES, ISSUBSET and ISSUPERSET hold only for strings
+ * (MATCHES also for "_bin"/"_hex" binary). Timestamps compare to the
+ * millisecond; strings are not Unicode-normalised.
+ *
  * An observation with number_observed k counts as k observations for
  * REPEATS and AND. MATCHES uses Hyperscan (not PCRE): the regex is compiled
  * with HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY (plus
@@ -406,8 +414,10 @@ struct stix_observation {
 	json_t *objects;         /* borrowed */
 };
 
-/* Work caps: candidate bindings kept per pattern node, elementary steps
- * (values visited, bindings joined), observations in one binding. */
+/* Work caps: observations per call, candidate bindings kept per pattern
+ * node, elementary steps (values visited, bindings joined), observations in
+ * one binding. */
+#define STIX_EVAL_MAX_OBSERVATIONS 100000
 #define STIX_EVAL_MAX_BINDINGS 4096
 #define STIX_EVAL_MAX_STEPS 4000000
 #define STIX_EVAL_MAX_BINDING_SIZE 1024

@@ -222,6 +222,10 @@ def test_demo_writes_credentials(tmp_path):
         with open(os.path.join(n.data, "demo-credentials.json")) as f:
             creds = json.load(f)
         assert "accounts" in creds
+        # The banner comes just after the node starts answering.
+        deadline = time.time() + 10
+        while "/healthz" not in n.log() and time.time() < deadline:
+            time.sleep(0.05)
         assert "/healthz" in n.log()
     finally:
         n.stop()

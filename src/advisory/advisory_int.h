@@ -1,0 +1,87 @@
+/*
+ * advisory_int.h - what the files of the advisory subsystem share: the
+ * stored row, reading and checking input, the STIX builder. Nothing outside
+ * src/advisory/ (and tests/advisory/) includes it.
+ */
+#ifndef CIIP_ADVISORY_INT_H
+#define CIIP_ADVISORY_INT_H
+
+#include "advisory/advisory.h"
+
+#define ADV_MAX_TITLE 256
+#define ADV_MAX_TEXT (256 * 1024)
+#define ADV_MAX_LIST 500
+#define ADV_LIST_DEFAULT 50
+#define ADV_LIST_MAX 500
+
+struct advisory_row {
+	int64_t id, root_id, supersedes_id, org_id;
+	int version;
+	enum advisory_state state;
+	char title[ADV_MAX_TITLE + 1];
+	char severity[16];
+	char intel_type[8];
+	int tlp;
+	char stix_id[64];
+	char author[160];
+	int64_t author_user_id, author_token_id;
+	char reviewer[160];
+	char org_name[128];
+	int64_t reply_due_at, created_at, updated_at, submitted_at, reviewed_at, published_at,
+		withdrawn_at;
+	json_t *data; /* owned: summary, body, targets, products, cves, measures, indicators, ... */
+};
+
+extern const char ADV_COLS[]; /* for "advisories a JOIN orgs o ON o.id = a.org_id" */
+void adv_row_load(struct store_stmt *s, struct advisory_row *a, bool with_data);
+void adv_row_clear(struct advisory_row *a);
+/* 0, 1 (not found) or -1. */
+int adv_row_fetch(struct store_conn *c, int64_t id, struct advisory_row *a, struct err *e);
+/* "ADV-2026-0007" from the series' first version. */
+void adv_ref(const struct advisory_row *a, char *buf, size_t len);
+json_t *adv_time_json(int64_t ms);
+void adv_actor(const struct auth_caller *who, char *buf, size_t len);
+/* Whether the caller's organisation is a recipient of the series. */
+bool adv_is_target(struct store_conn *c, int64_t root_id, int64_t org_id);
+/* May the caller read this version (auth_check with the rule in
+ * advisory_svc.c: unpublished ones are the issuing organisation's, a
+ * recipient reads its delivered copy). */
+enum auth_decision adv_check_read(struct store_conn *c, const struct auth_caller *caller,
+                                  const struct advisory_row *a);
+/* The aggregate of replies for a series, at now_ms. */
+json_t *adv_aggregate(struct store_conn *c, const struct advisory_row *a, int64_t now_ms);
+/* Appends a history row. */
+int adv_history_add(struct store_conn *c, const struct advisory_row *a,
+                    const struct auth_caller *who, const char *action, const json_t *detail,
+                    struct err *e);
+
+/* Checks one indicator ({"type", "value"} or {"type": "file", "hashes"}). */
+int adv_indicator_check(const json_t *ind, char *msg, size_t len);
+/* The STIX pattern of an indicator; NULL if not well-formed. Free it. */
+char *adv_indicator_pattern(const json_t *ind);
+/*
+ * The bundle of a version: the issuing identity, one `indicator` per
+ * indicator, one `vulnerability` per CVE, and the `report` that refers to
+ * them all, marked with the advisory's TLP and carrying its intel type.
+ * first_ms: the series' first publication (the objects' "created"); ms:
+ * this version's time ("modified"). revoked: a withdrawal.
+ */
+json_t *adv_stix_bundle(const struct advisory_row *a, const char *identity,
+                        const char *identity_name, int64_t first_ms, int64_t ms, bool revoked);
+
+struct adv_fail {
+	int status;
+	char code[32];
+	char msg[256];
+};
+int adv_fail_set(struct adv_fail *f, int status, const char *code, const char *fmt, ...)
+	CIIP_PRINTF(4, 5);
+int adv_fail_reply(const struct adv_fail *f, const struct err *e, json_t **out);
+
+struct advisory {
+	struct store *st;
+	const struct config *cfg;
+	struct auth *auth;
+};
+
+#endif

@@ -1,0 +1,160 @@
+/*
+ * detect_match_hash.c - the matcher's exact-value index: one open-addressing
+ * table from (value space, bytes) to a run of postings, fronted by a blocked
+ * Bloom filter.
+ *
+ * Most values an event carries are named by no indicator, so the common
+ * lookup is a miss. The table of a million keys is tens of megabytes and a
+ * miss there costs a cache miss to memory; the filter is a sixtieth of that
+ * and answers most misses from one cache line that usually sits in L2/L3.
+ *
+ * While building, postings of one key are chained through next[]; finishing
+ * lays each chain out contiguously (in insertion order), frees the chains
+ * and fills the filter. After that the index is read-only.
+ */
+#include "detect/detect_match_int.h"
+
+#include <assert.h>
+#include <stdlib.h>
+
+#define BLOOM_BITS_PER_KEY 12
+
+static void
+grow(struct mhash *h)
+{
+	size_t ncap = h->cap ? h->cap * 2 : 1024;
+	struct mhash_slot *ns = xcalloc(ncap, sizeof(*ns));
+	for (size_t i = 0; i < h->cap; i++) {
+		const struct mhash_slot *s = &h->slots[i];
+		if (s->npost == 0)
+			continue;
+		size_t j = (size_t)s->h & (ncap - 1);
+		while (ns[j].npost != 0)
+			j = (j + 1) & (ncap - 1);
+		ns[j] = *s;
+	}
+	free(h->slots);
+	h->slots = ns;
+	h->cap = ncap;
+}
+
+void
+mhash_add(struct mhash *h, enum mspace vs, const void *key, size_t len, struct mpost p)
+{
+	assert(len < (1u << 24));
+	if ((h->n + 1) * 2 > h->cap)
+		grow(h);
+	uint64_t hv = mhash_key(vs, key, len);
+	uint32_t kl = (uint32_t)len | ((uint32_t)vs << 24);
+	size_t i = (size_t)hv & (h->cap - 1);
+	struct mhash_slot *s;
+	for (;;) {
+		s = &h->slots[i];
+		if (s->npost == 0)
+			break;
+		if (s->h == hv && s->klen == kl && memcmp(h->keys + s->koff, key, len) == 0)
+			break;
+		i = (i + 1) & (h->cap - 1);
+	}
+	if (s->npost == 0) {
+		if (h->keys_len + len > h->keys_cap) {
+			h->keys_cap = (h->keys_len + len) * 2 + 4096;
+			h->keys = xrealloc(h->keys, h->keys_cap);
+		}
+		if (len > 0)
+			memcpy(h->keys + h->keys_len, key, len);
+		s->h = hv;
+		s->koff = (uint32_t)h->keys_len;
+		s->klen = kl;
+		s->post = M_NONE;
+		h->keys_len += len;
+		h->n++;
+	} else {
+		/* The same expression naming the same value twice ("a" OR "a"). */
+		const struct mpost *last = &h->post[s->post];
+		if (last->obs == p.obs && last->field == p.field && last->obj == p.obj)
+			return;
+	}
+	if (h->npost == h->post_cap) {
+		h->post_cap = h->post_cap ? h->post_cap * 2 : 1024;
+		h->post = xrealloc(h->post, h->post_cap * sizeof(*h->post));
+		h->next = xrealloc(h->next, h->post_cap * sizeof(*h->next));
+	}
+	h->post[h->npost] = p;
+	h->next[h->npost] = s->post;
+	s->post = (uint32_t)h->npost++;
+	s->npost++;
+	if (vs < MS_INT_BASE)
+		h->spaces |= 1u << vs;
+	else
+		h->fields[0] |= 1ull << ((vs - MS_INT_BASE) & 63);
+}
+
+static void
+bloom_set(struct mhash *h, uint64_t hv)
+{
+	uint64_t *blk = h->bloom + (size_t)(((unsigned __int128)hv * h->bloom_blocks) >> 64) * 8;
+	uint64_t x = hv * 0xff51afd7ed558ccdull;
+	x ^= x >> 29;
+	for (int j = 0; j < 6; j++) {
+		unsigned bit = (unsigned)(x >> (j * 9)) & 511u;
+		blk[bit >> 6] |= 1ull << (bit & 63);
+	}
+}
+
+void
+mhash_finish(struct mhash *h)
+{
+	if (h->n == 0) {
+		free(h->next);
+		h->next = NULL;
+		return;
+	}
+	/* Lay each chain out contiguously; chains run newest first. */
+	struct mpost *np = xmalloc((h->npost ? h->npost : 1) * sizeof(*np));
+	size_t k = 0;
+	for (size_t i = 0; i < h->cap; i++) {
+		struct mhash_slot *s = &h->slots[i];
+		if (s->npost == 0)
+			continue;
+		size_t at = k + s->npost;
+		for (uint32_t p = s->post; p != M_NONE; p = h->next[p])
+			np[--at] = h->post[p];
+		s->post = (uint32_t)k;
+		k += s->npost;
+	}
+	free(h->post);
+	free(h->next);
+	h->next = NULL;
+	h->post = np;
+	h->post_cap = h->npost;
+	h->keys = xrealloc(h->keys, h->keys_len ? h->keys_len : 1);
+	h->keys_cap = h->keys_len;
+	h->bloom_blocks = (h->n * BLOOM_BITS_PER_KEY + 511) / 512;
+	h->bloom = aligned_alloc(64, h->bloom_blocks * 64);
+	if (h->bloom == NULL)
+		abort();
+	memset(h->bloom, 0, h->bloom_blocks * 64);
+	for (size_t i = 0; i < h->cap; i++) {
+		if (h->slots[i].npost != 0)
+			bloom_set(h, h->slots[i].h);
+	}
+}
+
+void
+mhash_free(struct mhash *h)
+{
+	free(h->slots);
+	free(h->keys);
+	free(h->post);
+	free(h->next);
+	free(h->bloom);
+	memset(h, 0, sizeof(*h));
+}
+
+size_t
+mhash_bytes(const struct mhash *h)
+{
+	return h->cap * sizeof(*h->slots) + h->keys_cap + h->post_cap * sizeof(*h->post) +
+	       h->bloom_blocks * 64;
+}

@@ -1,0 +1,227 @@
+/*
+ * detect_match_ip.c - the matcher's CIDR blocks: a flat table of elementary
+ * intervals per address family, found by a jump table on the top 16 bits
+ * and a short binary search.
+ *
+ * CIDR blocks are either nested or disjoint, so they form a forest: each
+ * block's parent is the smallest block that contains it. Sweeping the
+ * blocks in address order cuts the address space into intervals over which
+ * the innermost covering block does not change; a lookup finds the
+ * interval of an address and walks up the parents from its innermost block,
+ * visiting every block that contains the address and nothing else. Exact
+ * addresses live in the hash index, not here.
+ *
+ * Addresses are 128-bit keys; an IPv4 address sits in the top 32 bits so
+ * that the jump table works the same for both families.
+ */
+#include "detect/detect_match_int.h"
+
+#include <stdlib.h>
+
+typedef unsigned __int128 u128;
+
+struct mnet_in {
+	u128 start;
+	uint8_t family;
+	uint8_t prefix;
+	struct mpost p;
+};
+
+static u128
+key_of(int family, const uint8_t *addr)
+{
+	u128 k = 0;
+	int n = family == 4 ? 4 : 16;
+	for (int i = 0; i < n; i++)
+		k = (k << 8) | addr[i];
+	return family == 4 ? k << 96 : k;
+}
+
+static u128
+block_mask(int bits) /* the host part of a block of this many prefix bits */
+{
+	return bits >= 128 ? 0 : (~(u128)0) >> bits;
+}
+
+void
+mnet_add(struct mnet *nt, int family, const uint8_t *addr, int prefix, struct mpost p)
+{
+	if (nt->nin == nt->in_cap) {
+		nt->in_cap = nt->in_cap ? nt->in_cap * 2 : 256;
+		nt->in = xrealloc(nt->in, nt->in_cap * sizeof(*nt->in));
+	}
+	/* IPv4 lives in the top 32 bits, so its prefix counts from the top too. */
+	struct mnet_in *in = &nt->in[nt->nin++];
+	in->start = key_of(family, addr) & ~block_mask(prefix);
+	in->family = (uint8_t)family;
+	in->prefix = (uint8_t)prefix;
+	in->p = p;
+}
+
+static int
+in_cmp(const void *a, const void *b)
+{
+	const struct mnet_in *x = a, *y = b;
+	if (x->family != y->family)
+		return x->family < y->family ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1; /* the larger block first */
+	if (x->p.obs != y->p.obs)
+		return x->p.obs < y->p.obs ? -1 : 1;
+	return (int)x->p.field - (int)y->p.field;
+}
+
+struct build {
+	u128 *start;
+	uint32_t *node;
+	size_t n, cap;
+};
+
+static void
+emit(struct build *b, u128 s, uint32_t node)
+{
+	if (b->n > 0 && b->start[b->n - 1] == s) {
+		b->node[b->n - 1] = node;
+		return;
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 64;
+		b->start = xrealloc(b->start, b->cap * sizeof(*b->start));
+		b->node = xrealloc(b->node, b->cap * sizeof(*b->node));
+	}
+	b->start[b->n] = s;
+	b->node[b->n++] = node;
+}
+
+struct blk {
+	u128 start, end;
+	uint32_t id;
+};
+
+/* Cuts the space into elementary intervals, sets each block's parent and
+ * fills the jump table. bl is sorted by start, larger blocks first. */
+static void
+sweep(struct mnet *nt, const struct blk *bl, size_t nblocks, struct mnet_table *t)
+{
+	struct build b = {0};
+	size_t *stack = xmalloc(nblocks * sizeof(*stack));
+	size_t sp = 0;
+	const u128 max = ~(u128)0;
+	emit(&b, 0, M_NONE);
+	for (size_t i = 0; i < nblocks; i++) {
+		while (sp > 0 && bl[stack[sp - 1]].end < bl[i].start) {
+			u128 end = bl[stack[--sp]].end;
+			emit(&b, end + 1, sp > 0 ? bl[stack[sp - 1]].id : M_NONE);
+		}
+		nt->nodes[bl[i].id].parent = sp > 0 ? bl[stack[sp - 1]].id : M_NONE;
+		stack[sp++] = i;
+		emit(&b, bl[i].start, bl[i].id);
+	}
+	while (sp > 0) {
+		u128 end = bl[stack[--sp]].end;
+		if (end != max)
+			emit(&b, end + 1, sp > 0 ? bl[stack[sp - 1]].id : M_NONE);
+	}
+	free(stack);
+	t->start = b.start;
+	t->node = b.node;
+	t->n = b.n;
+	t->jump = xmalloc(65537 * sizeof(*t->jump));
+	size_t k = 0;
+	for (uint32_t j = 0; j < 65536; j++) {
+		u128 bound = (u128)j << 112;
+		while (k < t->n && t->start[k] < bound)
+			k++;
+		t->jump[j] = (uint32_t)k;
+	}
+	t->jump[65536] = (uint32_t)t->n;
+}
+
+void
+mnet_finish(struct mnet *nt)
+{
+	if (nt->nin == 0)
+		return;
+	qsort(nt->in, nt->nin, sizeof(*nt->in), in_cmp);
+	/* One node per distinct block, its postings contiguous. */
+	nt->nodes = xmalloc(nt->nin * sizeof(*nt->nodes));
+	nt->post = xmalloc(nt->nin * sizeof(*nt->post));
+	struct blk *bl = xmalloc(nt->nin * sizeof(*bl));
+	for (int fam = 4; fam <= 6; fam += 2) {
+		size_t nblocks = 0;
+		const struct mnet_in *prev = NULL;
+		for (size_t i = 0; i < nt->nin; i++) {
+			const struct mnet_in *in = &nt->in[i];
+			if (in->family != fam)
+				continue;
+			if (prev == NULL || prev->start != in->start || prev->prefix != in->prefix) {
+				bl[nblocks++] = (struct blk){.start = in->start,
+				                             .end = in->start | block_mask(in->prefix),
+				                             .id = (uint32_t)nt->nnodes};
+				nt->nodes[nt->nnodes++] =
+				    (struct mnet_node){.parent = M_NONE, .post = (uint32_t)nt->npost};
+			} else if (prev->p.obs == in->p.obs && prev->p.field == in->p.field &&
+			           prev->p.obj == in->p.obj) {
+				continue; /* the same expression naming the block twice */
+			}
+			nt->post[nt->npost++] = in->p;
+			nt->nodes[nt->nnodes - 1].npost++;
+			prev = in;
+		}
+		if (nblocks > 0)
+			sweep(nt, bl, nblocks, fam == 4 ? &nt->t4 : &nt->t6);
+	}
+	free(bl);
+	free(nt->in);
+	nt->in = NULL;
+	nt->nin = nt->in_cap = 0;
+}
+
+uint32_t
+mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip)
+{
+	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
+	if (t->n == 0)
+		return M_NONE;
+	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
+	uint32_t j = (uint32_t)(k >> 112);
+	size_t lo = t->jump[j], hi = t->jump[j + 1];
+	size_t a = lo ? lo - 1 : 0, b = hi;
+	/* start[a] <= k, and every interval from b on starts above k. */
+	while (b - a > 1) {
+		size_t mid = a + (b - a) / 2;
+		if (t->start[mid] <= k)
+			a = mid;
+		else
+			b = mid;
+	}
+	return t->node[a];
+}
+
+void
+mnet_free(struct mnet *nt)
+{
+	free(nt->in);
+	free(nt->nodes);
+	free(nt->post);
+	for (int i = 0; i < 2; i++) {
+		struct mnet_table *t = i == 0 ? &nt->t4 : &nt->t6;
+		free(t->start);
+		free(t->node);
+		free(t->jump);
+	}
+	memset(nt, 0, sizeof(*nt));
+}
+
+size_t
+mnet_bytes(const struct mnet *nt)
+{
+	size_t b = nt->nnodes * sizeof(*nt->nodes) + nt->npost * sizeof(*nt->post);
+	for (int i = 0; i < 2; i++) {
+		const struct mnet_table *t = i == 0 ? &nt->t4 : &nt->t6;
+		b += t->n * (sizeof(*t->start) + sizeof(*t->node)) + (t->jump ? 65537 * 4 : 0);
+	}
+	return b;
+}
