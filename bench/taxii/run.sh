@@ -39,9 +39,11 @@ token=$(cat "$data/bench-token")
 object=$(cat "$data/bench-object-id")
 "$ciipd" --data "$data" --listen "127.0.0.1:$port" --log-level warn &
 pid=$!
-for _ in $(seq 200); do
+# At start the detection matcher compiles every indicator (about a minute
+# for a million): wait for it.
+for _ in $(seq 600); do
 	curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break
-	sleep 0.05
+	sleep 0.5
 done
 base="http://127.0.0.1:$port/taxii2/ciip/collections/bench"
 count=$(sqlite3 "$data/ciip.db" "SELECT COUNT(*) FROM taxii_objects o JOIN taxii_collections c ON c.id = o.collection_id WHERE c.alias = 'bench'" 2>/dev/null || echo "$n+")

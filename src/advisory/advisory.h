@@ -67,6 +67,17 @@ int advisory_svc_inbox(struct auth_ctx *x, const json_t *query, json_t **out);
 /* The STIX bundle written at the latest publication (or withdrawal). */
 int advisory_svc_stix(struct auth_ctx *x, const char *id, json_t **out);
 
+/*
+ * Where published reports go besides advisory_stix: fn is called after each
+ * publication and withdrawal has committed, with the caller's context and
+ * the bundle's objects (borrowed), and returns 0 or -1. The daemon sets it
+ * to add them to the STIX object store (collection "advisories"), so TAXII
+ * subscribers and the federation receive them. Process-wide; NULL turns it
+ * off.
+ */
+typedef int (*advisory_stix_sink_fn)(struct auth_ctx *x, const json_t *objects, void *arg);
+void advisory_stix_sink_set(advisory_stix_sink_fn fn, void *arg);
+
 /* ---- wiring ---- */
 
 void advisory_schema_register(void);

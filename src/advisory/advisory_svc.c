@@ -933,6 +933,8 @@ advisory_svc_correct(struct auth_ctx *x, const char *id, const json_t *in, json_
 
 /* ---- review, publication, withdrawal ---- */
 
+static void hand_to_sink(struct auth_ctx *x, int64_t id);
+
 static bool
 is_author(const struct advisory_row *a, const struct auth_caller *who)
 {
@@ -1266,7 +1268,47 @@ advisory_svc_move(struct auth_ctx *x, const char *id, const char *move, const js
 	}
 	if (store_write(x->st, move_write, &j, &j.e) != 0)
 		return adv_fail_reply(&j.f, &j.e, out);
+	if (strcmp(move, "publish") == 0 || strcmp(move, "withdraw") == 0)
+		hand_to_sink(x, j.id);
 	return reply_row(x, j.id, 200, out);
+}
+
+/* ---- the STIX object store ---- */
+
+static advisory_stix_sink_fn sink_fn;
+static void *sink_arg;
+
+void
+advisory_stix_sink_set(advisory_stix_sink_fn fn, void *arg)
+{
+	sink_fn = fn;
+	sink_arg = arg;
+}
+
+/* After a publication or withdrawal has committed, hands the bundle just
+ * written to the sink. A failure is logged; the bundle stays in
+ * advisory_stix, from where it can be sent again. */
+static void
+hand_to_sink(struct auth_ctx *x, int64_t id)
+{
+	if (sink_fn == NULL)
+		return;
+	struct store_conn *c = store_reader_get(x->st);
+	struct err e;
+	json_t *b = NULL;
+	struct store_stmt *s = store_prepare(
+		c, "SELECT bundle FROM advisory_stix WHERE advisory_id = ? ORDER BY id DESC LIMIT 1", &e);
+	if (s) {
+		store_bind_int(s, 1, id);
+		if (store_step(s, &e) == STORE_ROW)
+			b = json_loads(store_col_text(s, 0), 0, NULL);
+		store_finalize(s);
+	}
+	store_reader_put(x->st, c);
+	if (b && sink_fn(x, json_object_get(b, "objects"), sink_arg) != 0)
+		log_warnx("advisory", "advisory %lld: the STIX store did not take its report",
+		          (long long)id);
+	json_decref(b);
 }
 
 /* ---- lists ---- */

@@ -167,10 +167,11 @@ int cert_svc_incident_timeline(struct auth_ctx *x, const char *id, json_t **out)
 int cert_svc_incident_stix(struct auth_ctx *x, const char *id, json_t **out);
 /*
  * An escalated SOC alert: in is {"alert_id", "title", "detected_at",
- * "org_id" (else the owner of destination.ip), "level", "class", "type",
- * "source": {"ip"}, "destination": {"ip"}, "evidence": [...]}. Creates a
- * draft for the owning organisation with the evidence attached and routes
- * the source address at once.
+ * "org_id" (else the owner of destination.ip), "level", "class" and "type"
+ * (or "classification": {"class", "type"}; a pair outside the taxonomy is
+ * dropped), "source": {"ip"}, "destination": {"ip"}, "evidence": [...]}.
+ * Creates a draft for the owning organisation with the evidence attached
+ * and routes the source address at once. Long titles are shortened.
  */
 int cert_svc_incident_from_alert(struct auth_ctx *x, const json_t *in, json_t **out);
 /* The caller's organisation's queue (node staff: ?org=, default own). */

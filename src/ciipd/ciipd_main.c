@@ -276,6 +276,30 @@ drop_privileges(struct node *n)
 	return 0;
 }
 
+/* Published advisories go into the STIX store too, so TAXII subscribers and
+ * the federation receive them. */
+static int
+advisory_to_taxii(struct auth_ctx *x, const json_t *objects, void *arg)
+{
+	/* The node writes it, on behalf of the reviewer who published: the
+	 * reviewer's role need not have write rights on the collection. */
+	struct auth_caller node;
+	auth_caller_local(&node, x->st);
+	snprintf(node.name, sizeof(node.name), "advisory-publication");
+	snprintf(node.remote, sizeof(node.remote), "%s", x->remote ? x->remote : "");
+	struct auth_ctx nx = {.st = x->st, .cfg = x->cfg, .caller = &node, .remote = x->remote};
+	json_t *out = NULL;
+	int status = taxii_svc_add(arg, &nx, "advisories", objects, &out);
+	if (status < 200 || status >= 300) {
+		const char *msg =
+			json_string_value(json_object_get(json_object_get(out, "error"), "message"));
+		log_warnx("advisory", "cannot add the published report to the STIX store: %s",
+		          msg ? msg : "failed");
+	}
+	json_decref(out);
+	return status >= 200 && status < 300 ? 0 : -1;
+}
+
 static int
 start(struct node *n)
 {
@@ -326,6 +350,7 @@ start(struct node *n)
 	ops_add_collector(n->ops, cert_metrics, n->cert);
 	n->advisory = advisory_new(n->store, &n->cfg, n->auth);
 	advisory_routes(n->advisory, n->http);
+	advisory_stix_sink_set(advisory_to_taxii, n->taxii);
 	ops_add_collector(n->ops, advisory_metrics, n->advisory);
 
 	/* The SOC: alerts, the matcher fed from the STIX store, the pipeline,
@@ -400,6 +425,7 @@ stop(struct node *n)
 	detect_alerts_free(n->alerts);
 	detect_feed_free(n->feed);
 	http_server_free(n->http);
+	advisory_stix_sink_set(NULL, NULL);
 	advisory_free(n->advisory);
 	cert_free(n->cert);
 	taxii_free(n->taxii);

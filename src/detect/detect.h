@@ -341,6 +341,10 @@ struct ingest;
 struct detect_pipeline *detect_pipeline_new(const struct config *cfg, struct detect_alerts *alerts,
                                             struct detect_feed *feed);
 struct queue *detect_pipeline_input(struct detect_pipeline *p);
+/* Uses this matcher instead of a feed's (benchmarks and tests). */
+void detect_pipeline_set_matcher(struct detect_pipeline *p, struct detect_matcher_live *live);
+/* Events examined by the detector threads so far. */
+uint64_t detect_pipeline_events(struct detect_pipeline *p);
 int detect_pipeline_start(struct detect_pipeline *p, struct ingest *in, struct err *e);
 /* Waits until all queued work is done and its alerts written (tests). */
 void detect_pipeline_drain(struct detect_pipeline *p);

@@ -1422,7 +1422,8 @@ detect_matcher_update(const struct detect_matcher *old, const struct detect_indi
 	atomic_fetch_add(&base->refs, 1);
 	struct detect_matcher *m = matcher_new(base, L);
 	m->tomb = xmalloc((old->ntomb + n + 1) * sizeof(*m->tomb));
-	memcpy(m->tomb, old->tomb, old->ntomb * sizeof(*m->tomb));
+	if (old->ntomb > 0)
+		memcpy(m->tomb, old->tomb, old->ntomb * sizeof(*m->tomb));
 	m->ntomb = old->ntomb;
 	for (size_t i = 0; i < n; i++) {
 		if (changed[i].id != NULL)

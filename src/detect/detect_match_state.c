@@ -363,7 +363,7 @@ eval(struct beval *e, uint32_t node)
 					const struct mbind *x = &e->pool[a0 + i], *y = &e->pool[b0 + j];
 					if (x->mask & y->mask)
 						continue;
-					if (n->kind == MON_FBY && x->maxf >= y->minl)
+					if (n->kind == MON_FBY && x->maxf > y->minl)
 						continue;
 					push(e, (struct mbind){
 					            .mask = x->mask | y->mask,

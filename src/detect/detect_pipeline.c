@@ -339,6 +339,21 @@ detect_pipeline_input(struct detect_pipeline *p)
 	return p->input;
 }
 
+void
+detect_pipeline_set_matcher(struct detect_pipeline *p, struct detect_matcher_live *live)
+{
+	p->matcher = live;
+}
+
+uint64_t
+detect_pipeline_events(struct detect_pipeline *p)
+{
+	uint64_t n = 0;
+	for (int s = 0; s < p->nshards; s++)
+		n += atomic_load(&p->shards[s].events);
+	return n;
+}
+
 struct detect_pipeline *
 detect_pipeline_new(const struct config *cfg, struct detect_alerts *alerts,
                     struct detect_feed *feed)

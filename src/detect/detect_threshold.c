@@ -254,7 +254,7 @@ table_get(struct table *t, const void *key, size_t len, bool *created)
 struct detect_shard {
 	struct detect_config c;
 	struct table ddos, brute, scan, spam, beacon;
-	struct cms ddos_cms, brute_cms, scan_cms, spam_cms;
+	struct cms ddos_cms, brute_cms, scan_cms, spam_cms, beacon_cms;
 };
 
 struct detect_shard *
@@ -442,6 +442,17 @@ feed_beacon(struct detect_shard *s, const struct ingest_event *ev, struct detect
 	uint8_t key[32];
 	memcpy(key, ev->src_ip.a, 16);
 	memcpy(key + 16, ev->dst_ip.a, 16);
+	/* Nearly every pair of an internal host and an outside address is seen
+	 * a few times only: a pair gets an entry from its third connection in
+	 * an hour, so one-off pairs cost a sketch increment. */
+	if (cms_add(&s->beacon_cms, ev->ts_ms / 3600000, key, sizeof(key), 1) < 3) {
+		uint32_t b = bucket_of(&s->beacon, key, sizeof(key));
+		bool present = false;
+		for (uint32_t i = s->beacon.buckets[b]; i && !present; i = s->beacon.nodes[i - 1].next)
+			present = memcmp(s->beacon.nodes[i - 1].key, key, sizeof(key)) == 0;
+		if (!present)
+			return 0;
+	}
 	bool created;
 	struct node *nd = table_get(&s->beacon, key, sizeof(key), &created);
 	if (created) {

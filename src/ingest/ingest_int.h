@@ -68,6 +68,7 @@ struct ingest_json_spec {
 	int root;
 	struct ingest_json_node nodes[INGEST_JSON_MAX_NODES];
 	uint8_t has_children[INGEST_JSON_MAX_NODES];
+	uint32_t max_index; /* largest numeric segment */
 	uint8_t slots[INGEST_JSON_HASH_SLOTS]; /* node id + 1; 0 empty */
 };
 

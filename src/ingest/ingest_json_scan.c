@@ -107,6 +107,13 @@ spec_add(struct ingest_json_spec *s, int id, int parent, const char *key, size_t
 	s->slots[h] = (uint8_t)(id + 1);
 	if (parent >= 0)
 		s->has_children[parent] = 1;
+	/* Array elements past the largest numeric segment need no look-up. */
+	uint32_t idx = 0;
+	size_t i = 0;
+	while (i < klen && i < 9 && key[i] >= '0' && key[i] <= '9')
+		idx = idx * 10 + (uint32_t)(key[i++] - '0');
+	if (i == klen && idx > s->max_index)
+		s->max_index = idx;
 	return 0;
 }
 
@@ -117,6 +124,7 @@ ingest_json_spec_compile(struct ingest_json_spec *s)
 	_Static_assert(INGEST_JSON_MAX_NODES < 255, "node ids are bytes");
 	memset(s->slots, 0, sizeof(s->slots));
 	memset(s->has_children, 0, sizeof(s->has_children));
+	s->max_index = 0;
 	if (s->npaths + 1 > INGEST_JSON_MAX_NODES)
 		return -1;
 	/* Listed paths take ids 0..npaths-1 so that vals[i] is path i; the root
@@ -157,10 +165,13 @@ ingest_json_spec_compile(struct ingest_json_spec *s)
 
 /* ---- scanning ---------------------------------------------------------- */
 
-/* Bytes that end the fast run inside a string: '"', '\\', controls, non-ASCII. */
-static const uint8_t str_plain[256] = {
-	[0x20] = 1, [0x21] = 1, [0x23 ... 0x5b] = 1, [0x5d ... 0x7f] = 1,
-};
+/* Bytes that continue the fast run inside a string: not '"', '\\',
+ * controls or non-ASCII. */
+static inline bool
+str_plain(uint8_t c)
+{
+	return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
 
 static inline const uint8_t *
 str_skip_plain(const uint8_t *p, const uint8_t *end)
@@ -181,7 +192,7 @@ str_skip_plain(const uint8_t *p, const uint8_t *end)
 		p += 16;
 	}
 #endif
-	while (p < end && str_plain[*p])
+	while (p < end && str_plain(*p))
 		p++;
 	return p;
 }
@@ -527,6 +538,8 @@ record(const struct ingest_json_spec *s, struct ingest_jv *vals, int node, const
 static int
 index_child(const struct ingest_json_spec *s, int n, uint32_t i)
 {
+	if (n < 0 || i > s->max_index)
+		return -1;
 	char buf[12];
 	int len = snprintf(buf, sizeof(buf), "%u", i);
 	return ingest_json_spec_child(s, n, buf, (size_t)len);
@@ -594,7 +607,7 @@ value:
 		}
 		if (!arr)
 			goto key;
-		cur = node_at[depth] >= 0 ? index_child(spec, node_at[depth], 0) : -1;
+		cur = index_child(spec, node_at[depth], 0);
 		goto value;
 	}
 	case 't':
@@ -658,8 +671,7 @@ after_value:
 		if (*p == ',') {
 			p++;
 			index_at[depth]++;
-			cur = node_at[depth] >= 0 ? index_child(spec, node_at[depth], index_at[depth])
-			                          : -1;
+			cur = index_child(spec, node_at[depth], index_at[depth]);
 			goto value;
 		}
 		if (*p == ']') {

@@ -138,6 +138,45 @@ emit(struct ingest_listener *l, struct ingest_sensor *se, const char *data, size
 		ingest_batch_free(b); /* shutting down */
 }
 
+/* Gives buf[0..n) (whole lines) to the pipeline without a copy; the rest of
+ * the buffer moves to a new one. */
+static void
+emit_owned(struct ingest_listener *l, struct ingest_sensor *se, struct conn *c, size_t n)
+{
+	struct ingest_batch *b = xcalloc(1, sizeof(*b));
+	b->sensor_id = se->id;
+	b->org_id = se->org_id;
+	b->fmt = se->fmt;
+	b->mapping = se->mapping;
+	b->data = c->buf;
+	b->len = n;
+	b->stream_offset = c->offset;
+	size_t rest = c->len - n;
+	/* A fresh buffer sized for the next reads, not the old one's size:
+	 * batches in the queue must not each pin a large allocation. */
+	size_t cap = rest + 2 * LISTEN_READ_CHUNK;
+	char *nb = xmalloc(cap);
+	memcpy(nb, c->buf + n, rest);
+	size_t oldcap = c->cap;
+	c->buf = nb;
+	c->cap = cap;
+	c->len = rest;
+	c->offset += n;
+	/* The batch's lines end in a newline; a NUL after them is not needed
+	 * (decoders use lengths) but keeps the data a C string for logs. */
+	if (n < oldcap)
+		b->data[n] = '\0';
+	if (queue_push(l->in->out, b) != 0)
+		ingest_batch_free(b);
+	if (c->len > INGEST_MAX_LINE_BYTES) {
+		struct ingest_decode_err de = {"line longer than the limit", INGEST_MAX_LINE_BYTES};
+		ingest_decode_failed(l->in, se->id, c->buf, 256, c->offset, &de);
+		c->offset += c->len;
+		c->len = 0;
+		c->skipping = true;
+	}
+}
+
 static void
 conn_close(struct ingest_listener *l, size_t i)
 {
@@ -255,6 +294,12 @@ conn_lines(struct ingest_listener *l, struct conn *c)
 			emit(l, se, c->buf + emit_from, start - emit_from, c->offset + emit_from);
 			emit_from = start;
 		}
+	}
+	if (start > emit_from && emit_from == 0 && se && l->kind != L_SYSLOG_UDP) {
+		/* The common case: hand the whole buffer over instead of copying
+		 * it, and keep only the partial line in a new one. */
+		emit_owned(l, se, c, start);
+		return true;
 	}
 	if (start > emit_from)
 		emit(l, se, c->buf + emit_from, start - emit_from, c->offset + emit_from);

@@ -172,7 +172,8 @@ scan_segments(struct ingest_spool *s, struct err *e)
 			add_seg(s, (uint64_t)first);
 	}
 	closedir(d);
-	qsort(s->segs, s->nsegs, sizeof(*s->segs), cmp_seg);
+	if (s->nsegs > 1)
+		qsort(s->segs, s->nsegs, sizeof(*s->segs), cmp_seg);
 	for (size_t i = 0; i < s->nsegs; i++) {
 		struct spool_seg *g = &s->segs[i];
 		int fd = open(g->path, O_RDWR | O_CLOEXEC);

@@ -500,8 +500,14 @@ static int
 coll_delete_fn(struct store_conn *conn, void *arg)
 {
 	struct coll_write *w = arg;
+	int64_t indicators = 0;
 	if (store_query_int(conn, "SELECT COUNT(*) FROM taxii_objects WHERE collection_id = ?",
-	                    &w->objects, &w->e, "i", w->c.id) != STORE_ROW)
+	                    &w->objects, &w->e, "i", w->c.id) != STORE_ROW ||
+	    store_query_int(conn,
+	                    "SELECT COUNT(*) FROM taxii_objects WHERE collection_id = ?"
+	                    " AND type = 'indicator' AND is_last = 1",
+	                    &indicators, &w->e, "i", w->c.id) != STORE_ROW ||
+	    taxii_count_indicators(conn, -indicators, &w->e) != 0)
 		return -1;
 	struct store_stmt *s =
 		store_prepare(conn, "DELETE FROM taxii_objects WHERE collection_id = ?", &w->e);

@@ -178,6 +178,9 @@ int taxii_objects_add(struct taxii *t, const struct taxii_coll *c, const json_t 
                       const struct taxii_add_opts *o, json_t **status, struct err *e)
 	CIIP_MUST_CHECK;
 
+/* Adds delta to the stored number of indicators, inside a write. */
+int taxii_count_indicators(struct store_conn *conn, int64_t delta, struct err *e);
+
 /* Deletes the versions of object_id in c that q selects (match[version],
  * match[spec_version]) and that the caller may see; the caller must own
  * them or be node staff. Returns 200, 403 or 404 (nothing visible). */

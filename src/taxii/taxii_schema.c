@@ -72,6 +72,15 @@ static const struct store_migration taxii_migrations[] = {
 	 " name TEXT PRIMARY KEY,"
 	 " key BLOB NOT NULL);"
 	 "INSERT INTO taxii_keys(name, key) VALUES ('cursor', randomblob(32));"},
+	/* The detection matcher polls the number of indicators twice a second
+	 * to notice deletions; counting the rows each time would cost a scan
+	 * of the collection, so the write path keeps the number here. */
+	{201, "intel store: indicator count",
+	 "CREATE TABLE taxii_counters ("
+	 " name TEXT PRIMARY KEY,"
+	 " n INTEGER NOT NULL);"
+	 "INSERT INTO taxii_counters(name, n) SELECT 'indicators', COUNT(*) FROM taxii_objects"
+	 " WHERE type = 'indicator' AND is_last = 1;"},
 };
 
 void

@@ -47,6 +47,7 @@ struct add_job {
 	size_t n;
 	char status_id[37];
 	char request_ts[TAXII_DATE_LEN];
+	int64_t new_indicators; /* for taxii_counters */
 	json_t *status; /* built on the writer thread, inside the transaction */
 	struct err e;
 };
@@ -281,6 +282,8 @@ add_one(struct store_conn *conn, struct add_job *j, struct row *r, int64_t *next
 		return -1;
 	if (insert_row(conn, j, r, org, is_first, is_last, &j->e) != 0)
 		return -1;
+	if (!x.any && strcmp(r->type, "indicator") == 0)
+		j->new_indicators++;
 	if (r->lowered) {
 		json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s}", "id", r->id, "version", r->version,
 		                      "collection", j->c->uuid, "from",
@@ -293,6 +296,22 @@ add_one(struct store_conn *conn, struct add_job *j, struct row *r, int64_t *next
 			return -1;
 	}
 	return 0;
+}
+
+/* Adds delta to the indicator count (taxii_indicators_count). */
+int
+taxii_count_indicators(struct store_conn *conn, int64_t delta, struct err *e)
+{
+	if (delta == 0)
+		return 0;
+	struct store_stmt *s =
+		store_prepare(conn, "UPDATE taxii_counters SET n = n + ? WHERE name = 'indicators'", e);
+	if (s == NULL)
+		return -1;
+	store_bind_int(s, 1, delta);
+	int rc = store_step(s, e);
+	store_finalize(s);
+	return rc == STORE_DONE ? 0 : -1;
 }
 
 static json_t *
@@ -342,6 +361,8 @@ add_fn(struct store_conn *conn, void *arg)
 			return -1;
 		added += r->ok && r->date_added_us != 0;
 	}
+	if (taxii_count_indicators(conn, j->new_indicators, &j->e) != 0)
+		return -1;
 	j->status = status_build(j);
 	const struct auth_caller *who = j->o->caller;
 	if (j->o->keep_status) {
@@ -469,10 +490,11 @@ delete_fn(struct store_conn *conn, void *arg)
 	store_bind_int(s, 1, j->c->id);
 	store_bind_text(s, 2, j->id);
 	int64_t *rows = NULL;
-	size_t n = 0;
+	size_t n = 0, total = 0;
 	bool visible = false, foreign = false;
 	int rc;
 	while ((rc = store_step(s, &j->e)) == STORE_ROW) {
+		total++;
 		int64_t org = store_col_int(s, 3);
 		if (!auth_may_see(j->caller, org, (enum auth_tlp)store_col_int(s, 2)))
 			continue;
@@ -511,6 +533,10 @@ delete_fn(struct store_conn *conn, void *arg)
 	j->deleted = (int64_t)n;
 	if (n == 0)
 		return 0;
+	/* The object is gone when no version is left. */
+	if (n == total && strncmp(j->id, "indicator--", 11) == 0 &&
+	    taxii_count_indicators(conn, -1, &j->e) != 0)
+		return -1;
 	/* The versions left keep their first and last marks right. */
 	s = store_prepare(
 		conn,

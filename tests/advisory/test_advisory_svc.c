@@ -136,12 +136,28 @@ test_author_never_reviews(void **state)
 	free(id);
 }
 
+static size_t sink_objects;
+
+static int
+count_sink(struct auth_ctx *x, const json_t *objects, void *arg)
+{
+	(*(int *)arg)++;
+	sink_objects = json_array_size(objects);
+	return 0;
+}
+
 static void
 test_published_is_corrected_not_edited(void **state)
 {
 	struct fx *f = *state;
+	int calls = 0;
+	advisory_stix_sink_set(count_sink, &calls);
 	char *id = submitted(f, "2099-01-01T00:00:00Z");
+	assert_int_equal(calls, 0);
 	expect_move(f, &f->reviewer, id, "publish", 200);
+	/* The STIX store gets the identity and the report. */
+	assert_int_equal(calls, 1);
+	assert_int_equal(sink_objects, 2);
 	struct auth_ctx x = ctx(f, &f->analyst);
 	json_t *in = json_pack("{s:s}", "title", "Changed"), *out = NULL;
 	assert_int_equal(advisory_svc_update(&x, id, in, &out), 409);
@@ -163,6 +179,8 @@ test_published_is_corrected_not_edited(void **state)
 	assert_int_equal(advisory_svc_get(&x, v2, &out), 200);
 	assert_string_equal(json_string_value(json_object_get(out, "title")), "Changed");
 	json_decref(out);
+	assert_int_equal(calls, 2);
+	advisory_stix_sink_set(NULL, NULL);
 	free(v2);
 	free(id);
 }

@@ -340,3 +340,16 @@ def test_client_and_offline_self_review(adv, tmp_path):
     assert rc == 0, err
     rc, out, err = run_ciip("--data", n.data, "advisory", "publish", bid)
     assert rc == 1 and "403" in err and "author" in err
+
+
+def test_published_report_reaches_the_taxii_store(adv):
+    a = published(adv, title="Reaches TAXII")
+    bundle = adv.call("analyst", "GET", "/api/v1/advisories/%d/stix" % a["id"]).json()
+    objs = bundle.get("objects", [])
+    report = [o for o in objs if o.get("type") == "report"][0]
+    r = adv.call("analyst", "GET", "/api/v1/intel/%s?collection=advisories" % report["id"])
+    assert r.status == 200, r.body
+    body = r.json()
+    stored = body.get("object", body)
+    assert stored["id"] == report["id"]
+    assert stored["name"] == report["name"]

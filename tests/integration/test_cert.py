@@ -386,6 +386,14 @@ def test_escalated_alert_becomes_a_draft_for_the_owner(cdemo):
             if k in ("contact", "affected_systems", "description", "impact")}
     assert d.call("reporter", "PATCH", "/api/v1/incidents/%d" % inc["id"], fill).status == 200
     move(d, "reporter", inc["id"], "submit")
+    # The SOC's form: top-level class and type, a long title (shortened).
+    alert2 = {"alert_id": "a-43", "title": "x" * 300, "class": "availability", "type": "ddos",
+              "source": {"ip": "8.8.8.8"}, "destination": {"ip": "198.51.100.20"}}
+    r = d.call("analyst", "POST", "/api/v1/incidents/from-alert", alert2)
+    assert r.status == 201, r.body
+    assert len(r.json()["title"]) == 256
+    assert r.json()["classification"] == {"class": "availability", "type": "ddos"}
+    assert r.json()["routing"][0]["route"] == "national"
 
 
 # ---- lists, CSV, STIX, metrics ----

@@ -147,6 +147,16 @@ objects_in(const json_t *page_json)
 	return json_array_size(json_object_get(page_json, "objects"));
 }
 
+static void
+count_one(void *ctx, const char *json, size_t len, int64_t org_id, int tlp)
+{
+	(void)json;
+	(void)len;
+	(void)org_id;
+	(void)tlp;
+	(*(size_t *)ctx)++;
+}
+
 #define ID1 "indicator--11111111-1111-4111-8111-111111111111"
 #define ID2 "indicator--22222222-2222-4222-8222-222222222222"
 
@@ -380,6 +390,38 @@ delete_removes_chosen_versions(void **state)
 	taxii_query_free(&q);
 }
 
+
+static void
+indicator_count_follows_adds_and_deletes(void **state)
+{
+	struct fx *f = *state;
+	assert_int_equal(taxii_indicators_count(f->st), 0);
+	json_decref(add(f, &f->member,
+	                json_pack("[o,o,o]", indicator(ID1, "2025-01-01T00:00:00.000Z", STIX_TLP_GREEN),
+	                          indicator(ID1, "2025-02-01T00:00:00.000Z", STIX_TLP_GREEN),
+	                          indicator(ID2, "2025-01-01T00:00:00.000Z", STIX_TLP_GREEN)),
+	                false));
+	assert_int_equal(taxii_indicators_count(f->st), 2);
+	struct taxii_query q;
+	struct err e;
+	taxii_query_init(&q);
+	taxii_query_finish(&q); /* the latest version only: ID1 keeps one */
+	assert_int_equal(taxii_object_delete(f->t, &f->c, &f->member, ID1, &q, &e), 200);
+	assert_int_equal(taxii_indicators_count(f->st), 2);
+	q.versions = TAXII_V_ALL;
+	assert_int_equal(taxii_object_delete(f->t, &f->c, &f->member, ID1, &q, &e), 200);
+	assert_int_equal(taxii_indicators_count(f->st), 1);
+	taxii_query_free(&q);
+	int64_t last = 0;
+	size_t seen = 0;
+	assert_int_equal(taxii_indicators_each(f->st, 0, count_one, &seen, &last, &e), 0);
+	assert_int_equal(seen, 1);
+	assert_true(last > 0);
+	seen = 0;
+	assert_int_equal(taxii_indicators_each(f->st, last, count_one, &seen, &last, &e), 0);
+	assert_int_equal(seen, 0);
+}
+
 int
 main(void)
 {
@@ -393,6 +435,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(pages_neither_skip_nor_repeat_while_adding, setup,
 		                                teardown),
 		cmocka_unit_test_setup_teardown(delete_removes_chosen_versions, setup, teardown),
+		cmocka_unit_test_setup_teardown(indicator_count_follows_adds_and_deletes, setup,
+		                                teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
