@@ -58,6 +58,7 @@ int cmd_token(struct cli *c, int argc, char **argv);
 int cmd_audit(struct cli *c, int argc, char **argv);
 int cmd_sensor(struct cli *c, int argc, char **argv);
 int cmd_replay(struct cli *c, int argc, char **argv);
+int cmd_alert(struct cli *c, int argc, char **argv);
 int cmd_incident(struct cli *c, int argc, char **argv);
 int cmd_advisory(struct cli *c, int argc, char **argv);
 int cmd_intel(struct cli *c, int argc, char **argv);

@@ -20,6 +20,7 @@ static const struct {
 	{"audit", cmd_audit, "the audit log: list, verify"},
 	{"sensor", cmd_sensor, "sensors: list, add (prints the sensor's token once)"},
 	{"replay", cmd_replay, "send a log file to a node as a sensor"},
+	{"alert", cmd_alert, "SOC alerts: list, show, acknowledge, false_positive, escalate, close"},
 	{"incident", cmd_incident, "incident reports: list, show, create, submit, review, close, ..."},
 	{"advisory", cmd_advisory, "advisories: list, inbox, create, submit, publish, reply, ..."},
 	{"intel", cmd_intel, "threat intel: import a bundle, export a collection, collections"},

@@ -337,4 +337,12 @@ def test_replay_sends_a_file(make_node, tmp_path):
                             "--url", d.node.url(), "--rate", "1000")
     assert rc == 0, err
     assert "replayed 30 lines" in err
-    assert wait_alerts(d, "rule=bruteforce&source=203.0.113.90")
+    alerts = wait_alerts(d, "rule=bruteforce&source=203.0.113.90")
+    assert alerts
+    env = {"CIIP_URL": d.node.url(), "CIIP_TOKEN": d.token("analyst")}
+    rc, out, err = run_ciip("alert", "list", "--rule", "bruteforce", "--source", "203.0.113.90",
+                            env=env)
+    assert rc == 0, err
+    assert json.loads(out)["alerts"][0]["id"] == alerts[0]["id"]
+    rc, out, err = run_ciip("alert", "acknowledge", str(alerts[0]["id"]), env=env)
+    assert rc == 0 and json.loads(out)["state"] == "acknowledged"
