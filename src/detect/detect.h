@@ -317,10 +317,11 @@ int detect_svc_alert_move(struct detect_alerts *a, struct auth_ctx *x, const cha
 /* ==== BEGIN pipeline section ==== */
 
 /*
- * The matcher's feed from the STIX store (detect_feed.c): a full build at
- * start, then the indicators added since the last poll are compiled into
- * the matcher's update layer (twice a second), with a full rebuild when
- * indicators were deleted or a validity boundary passed.
+ * The matcher's feed from the STIX store (detect_feed.c), on its own
+ * thread: a full build just after start (the node serves meanwhile, matching
+ * nothing until it is swapped in), then the indicators added since the last
+ * poll are compiled into the matcher's update layer twice a second, with a
+ * full rebuild when indicators were deleted or a validity boundary passed.
  */
 struct detect_feed;
 struct detect_feed *detect_feed_new(struct store *st, struct err *e);

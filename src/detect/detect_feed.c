@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "taxii/taxii.h"
 
@@ -78,6 +79,11 @@ collect_free(struct collect *c)
 
 struct detect_feed {
 	struct store *st;
+	pthread_t thread;
+	bool running;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool stopping;
 	struct detect_matcher_live *live;
 	int64_t last_row;
 	int64_t count;
@@ -117,17 +123,49 @@ full_reload(struct detect_feed *f, struct err *e)
 	return 0;
 }
 
+/* The feed's thread: the first full build (which takes a while for a
+ * million indicators, and must not hold up the node's start), then a poll
+ * twice a second. */
+static void *
+feed_main(void *arg)
+{
+	struct detect_feed *f = arg;
+	pthread_mutex_lock(&f->mu);
+	while (!f->stopping) {
+		pthread_mutex_unlock(&f->mu);
+		detect_feed_poll(f);
+		pthread_mutex_lock(&f->mu);
+		if (f->stopping)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 500 * 1000000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&f->cond, &f->mu, &ts);
+	}
+	pthread_mutex_unlock(&f->mu);
+	return NULL;
+}
+
 struct detect_feed *
 detect_feed_new(struct store *st, struct err *e)
 {
 	struct detect_feed *f = xcalloc(1, sizeof(*f));
 	f->st = st;
 	f->live = detect_matcher_live_new(NULL);
-	if (full_reload(f, e) != 0) {
+	f->next_full_ms = 0; /* the first poll builds everything */
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	if (pthread_create(&f->thread, NULL, feed_main, f) != 0) {
+		err_set(e, "cannot start the matcher feed");
 		detect_matcher_live_free(f->live);
 		free(f);
 		return NULL;
 	}
+	f->running = true;
 	return f;
 }
 
@@ -181,6 +219,15 @@ detect_feed_free(struct detect_feed *f)
 {
 	if (f == NULL)
 		return;
+	if (f->running) {
+		pthread_mutex_lock(&f->mu);
+		f->stopping = true;
+		pthread_cond_signal(&f->cond);
+		pthread_mutex_unlock(&f->mu);
+		pthread_join(f->thread, NULL);
+	}
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cond);
 	detect_matcher_live_free(f->live);
 	free(f);
 }

@@ -1836,13 +1836,66 @@ dispatch(const struct mctx *c, const struct mpost *p, uint32_t n, const struct m
 	}
 }
 
+/*
+ * Exact lookups are batched: every key of the event is hashed and its
+ * Bloom block prefetched first, then the filter is tested and the table
+ * slots of the survivors prefetched, then those are looked up. The cache
+ * misses of one event overlap instead of following each other.
+ */
+#define MPROBE_MAX 64
+
+struct preq {
+	uint64_t hv;
+	const void *key;
+	uint32_t len;
+	uint8_t vs;
+	uint8_t val;
+	uint8_t ipkey[17];
+};
+
+struct probes {
+	struct preq r[MPROBE_MAX];
+	unsigned n;
+};
+
 static void
-probe(const struct mctx *c, enum mspace vs, const void *key, size_t len, const struct mval *v)
+probes_run(const struct mctx *c, struct probes *pr)
 {
-	uint32_t n = 0;
-	const struct mpost *p = mhash_find(&c->L->hash, vs, key, len, mhash_key(vs, key, len), &n);
-	if (p != NULL)
-		dispatch(c, p, n, v);
+	const struct mhash *h = &c->L->hash;
+	unsigned pos[MPROBE_MAX], np = 0;
+	for (unsigned i = 0; i < pr->n; i++) {
+		if (mbloom_test(h, pr->r[i].hv)) {
+			pos[np++] = i;
+			__builtin_prefetch(&h->slots[(size_t)pr->r[i].hv & (h->cap - 1)]);
+		}
+	}
+	for (unsigned k = 0; k < np; k++) {
+		const struct preq *q = &pr->r[pos[k]];
+		uint32_t n = 0;
+		const struct mpost *p = mhash_find_slot(h, (enum mspace)q->vs, q->key, q->len, q->hv, &n);
+		if (p != NULL)
+			dispatch(c, p, n, &c->me->val[q->val]);
+	}
+	pr->n = 0;
+}
+
+static void
+probe(const struct mctx *c, struct probes *pr, enum mspace vs, const void *key, size_t len,
+      unsigned val)
+{
+	if (pr->n == MPROBE_MAX)
+		probes_run(c, pr);
+	struct preq *q = &pr->r[pr->n++];
+	q->vs = (uint8_t)vs;
+	q->val = (uint8_t)val;
+	q->len = (uint32_t)len;
+	if (vs == MS_IP) {
+		memcpy(q->ipkey, key, sizeof(q->ipkey));
+		key = q->ipkey;
+	}
+	q->key = key;
+	q->hv = mhash_key(vs, key, len);
+	__builtin_prefetch(mbloom_block(&c->L->hash, q->hv));
 }
 
 struct rxctx {
@@ -1896,6 +1949,8 @@ layer_match(struct mctx *c)
 	}
 	const struct mhash *h = &L->hash;
 	bool nets = L->net.nnodes > 0;
+	struct probes pr;
+	pr.n = 0;
 	if (h->n > 0 || nets) {
 		for (unsigned i = 0; i < me->nvals; i++) {
 			const struct mval *v = &me->val[i];
@@ -1907,7 +1962,7 @@ layer_match(struct mctx *c)
 					uint8_t key[17];
 					key[0] = v->ip->family;
 					memcpy(key + 1, v->ip->a, 16);
-					probe(c, MS_IP, key, sizeof(key), v);
+					probe(c, &pr, MS_IP, key, sizeof(key), i);
 				}
 				if (!nets)
 					break;
@@ -1920,28 +1975,30 @@ layer_match(struct mctx *c)
 			}
 			case MF_DOMAIN_VALUE:
 				if (h->spaces & (1u << MS_DOMAIN))
-					probe(c, MS_DOMAIN, v->s, v->len, v);
+					probe(c, &pr, MS_DOMAIN, v->s, v->len, i);
 				if (L->has_suffix) {
 					for (uint32_t k = 0; k < v->len; k++) {
 						if (v->s[k] == '.')
-							probe(c, MS_SUFFIX, v->s + k + 1, v->len - k - 1, v);
+							probe(c, &pr, MS_SUFFIX, v->s + k + 1, v->len - k - 1, i);
 					}
 				}
 				break;
 			case MF_EMAIL_VALUE:
 				if (h->spaces & (1u << MS_EMAIL))
-					probe(c, MS_EMAIL, v->s, v->len, v);
+					probe(c, &pr, MS_EMAIL, v->s, v->len, i);
 				break;
 			default:
 				if (!mhash_has_field(h, v->field))
 					break;
 				if (v->kind == MK_INT)
-					probe(c, space_of(v->field), &v->i, sizeof(v->i), v);
+					probe(c, &pr, space_of(v->field), &v->i, sizeof(v->i), i);
 				else
-					probe(c, space_of(v->field), v->s, v->len, v);
+					probe(c, &pr, space_of(v->field), v->s, v->len, i);
 				break;
 			}
 		}
+		if (h->n > 0)
+			probes_run(c, &pr);
 	}
 	for (unsigned s = 0; s < me->nslots; s++) {
 		uint8_t obj = me->slot[s].obj;

@@ -222,10 +222,37 @@ scheme_char(int c, bool first)
 	return !first && ((c >= '0' && c <= '9') || c == '+' || c == '-' || c == '.');
 }
 
+/* Most URLs are normal already: no upper case before the path, no port,
+ * no escapes, a path. Checking is cheaper than copying. */
+static bool
+url_is_normal(const char *s, size_t n)
+{
+	size_t i = 0;
+	while (i < n && s[i] != ':') {
+		if (s[i] >= 'A' && s[i] <= 'Z')
+			return false;
+		i++;
+	}
+	if (i + 3 > n || memcmp(s + i, "://", 3) != 0)
+		return true; /* not a URL we touch */
+	i += 3;
+	size_t a = i;
+	while (i < n && s[i] != '/' && s[i] != '?' && s[i] != '#') {
+		if ((s[i] >= 'A' && s[i] <= 'Z') || s[i] == ':' || s[i] == '@' || s[i] == '[')
+			return false;
+		i++;
+	}
+	if (i == n || s[i] != '/' || i == a)
+		return false;
+	return memchr(s + i, '%', n - i) == NULL;
+}
+
 static const char *
 norm_url(const char *s, size_t n, char *buf, size_t cap, size_t *outlen)
 {
 	*outlen = n;
+	if (url_is_normal(s, n))
+		return s;
 	/* scheme "://" */
 	size_t i = 0;
 	while (i < n && scheme_char((unsigned char)s[i], i == 0))

@@ -269,11 +269,17 @@ mhash_key(enum mspace vs, const void *key, size_t len)
 	return mh_hash(key, len, (uint64_t)vs * 0x9e3779b97f4a7c15ull);
 }
 
+/* The Bloom filter block of a key: one cache line. */
+static inline const uint64_t *
+mbloom_block(const struct mhash *h, uint64_t hv)
+{
+	return h->bloom + (size_t)(((unsigned __int128)hv * h->bloom_blocks) >> 64) * 8;
+}
+
 static inline bool
 mbloom_test(const struct mhash *h, uint64_t hv)
 {
-	const uint64_t *blk =
-	    h->bloom + (size_t)(((unsigned __int128)hv * h->bloom_blocks) >> 64) * 8;
+	const uint64_t *blk = mbloom_block(h, hv);
 	uint64_t x = hv * 0xff51afd7ed558ccdull;
 	x ^= x >> 29;
 	for (int j = 0; j < 6; j++) {
@@ -284,13 +290,12 @@ mbloom_test(const struct mhash *h, uint64_t hv)
 	return true;
 }
 
-/* The postings of (vs, key), or NULL. hv is mhash_key(vs, key, len). */
+/* The postings of (vs, key) past the filter, or NULL. hv is
+ * mhash_key(vs, key, len). */
 static inline const struct mpost *
-mhash_find(const struct mhash *h, enum mspace vs, const void *key, size_t len, uint64_t hv,
-           uint32_t *n)
+mhash_find_slot(const struct mhash *h, enum mspace vs, const void *key, size_t len, uint64_t hv,
+                uint32_t *n)
 {
-	if (h->n == 0 || !mbloom_test(h, hv))
-		return NULL;
 	size_t i = (size_t)hv & (h->cap - 1);
 	uint32_t kl = (uint32_t)len | ((uint32_t)vs << 24);
 	for (;;) {
@@ -303,6 +308,16 @@ mhash_find(const struct mhash *h, enum mspace vs, const void *key, size_t len, u
 		}
 		i = (i + 1) & (h->cap - 1);
 	}
+}
+
+/* The postings of (vs, key), or NULL. */
+static inline const struct mpost *
+mhash_find(const struct mhash *h, enum mspace vs, const void *key, size_t len, uint64_t hv,
+           uint32_t *n)
+{
+	if (h->n == 0 || !mbloom_test(h, hv))
+		return NULL;
+	return mhash_find_slot(h, vs, key, len, hv, n);
 }
 
 static inline bool
@@ -323,7 +338,8 @@ struct mnet_table {
 	size_t n;
 	unsigned __int128 *start; /* elementary intervals, ascending, start[0] = 0 */
 	uint32_t *node;           /* innermost block over [start[i], start[i+1]) */
-	uint32_t *jump;           /* 65537 entries: first interval at or after top 16 bits */
+	uint32_t *jump;           /* 2^bits + 1 entries: first interval at or after the top bits */
+	unsigned bits;
 };
 
 struct mnet_in;

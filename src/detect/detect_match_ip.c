@@ -1,7 +1,7 @@
 /*
  * detect_match_ip.c - the matcher's CIDR blocks: a flat table of elementary
- * intervals per address family, found by a jump table on the top 16 bits
- * and a short binary search.
+ * intervals per address family, found by a jump table on the top bits (8
+ * to 16 of them, as many as there are intervals) and a short binary search.
  *
  * CIDR blocks are either nested or disjoint, so they form a forest: each
  * block's parent is the smallest block that contains it. Sweeping the
@@ -30,11 +30,15 @@ struct mnet_in {
 static u128
 key_of(int family, const uint8_t *addr)
 {
-	u128 k = 0;
-	int n = family == 4 ? 4 : 16;
-	for (int i = 0; i < n; i++)
-		k = (k << 8) | addr[i];
-	return family == 4 ? k << 96 : k;
+	if (family == 4) {
+		uint32_t w;
+		memcpy(&w, addr, 4);
+		return (u128)__builtin_bswap32(w) << 96;
+	}
+	uint64_t hi, lo;
+	memcpy(&hi, addr, 8);
+	memcpy(&lo, addr + 8, 8);
+	return (u128)__builtin_bswap64(hi) << 64 | __builtin_bswap64(lo);
 }
 
 static u128
@@ -128,15 +132,21 @@ sweep(struct mnet *nt, const struct blk *bl, size_t nblocks, struct mnet_table *
 	t->start = b.start;
 	t->node = b.node;
 	t->n = b.n;
-	t->jump = xmalloc(65537 * sizeof(*t->jump));
+	/* About one interval per jump entry, between 2^8 and 2^16 entries: a
+	 * small table stays in cache, a large one leaves a short search. */
+	t->bits = 8;
+	while (t->bits < 16 && ((size_t)1 << t->bits) < t->n)
+		t->bits++;
+	size_t nj = (size_t)1 << t->bits;
+	t->jump = xmalloc((nj + 1) * sizeof(*t->jump));
 	size_t k = 0;
-	for (uint32_t j = 0; j < 65536; j++) {
-		u128 bound = (u128)j << 112;
+	for (size_t j = 0; j < nj; j++) {
+		u128 bound = (u128)j << (128 - t->bits);
 		while (k < t->n && t->start[k] < bound)
 			k++;
 		t->jump[j] = (uint32_t)k;
 	}
-	t->jump[65536] = (uint32_t)t->n;
+	t->jump[nj] = (uint32_t)t->n;
 }
 
 void
@@ -186,7 +196,7 @@ mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip)
 	if (t->n == 0)
 		return M_NONE;
 	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
-	uint32_t j = (uint32_t)(k >> 112);
+	size_t j = (size_t)(k >> (128 - t->bits));
 	size_t lo = t->jump[j], hi = t->jump[j + 1];
 	size_t a = lo ? lo - 1 : 0, b = hi;
 	/* start[a] <= k, and every interval from b on starts above k. */
@@ -221,7 +231,8 @@ mnet_bytes(const struct mnet *nt)
 	size_t b = nt->nnodes * sizeof(*nt->nodes) + nt->npost * sizeof(*nt->post);
 	for (int i = 0; i < 2; i++) {
 		const struct mnet_table *t = i == 0 ? &nt->t4 : &nt->t6;
-		b += t->n * (sizeof(*t->start) + sizeof(*t->node)) + (t->jump ? 65537 * 4 : 0);
+		b += t->n * (sizeof(*t->start) + sizeof(*t->node)) +
+		     (t->jump ? (((size_t)1 << t->bits) + 1) * sizeof(*t->jump) : 0);
 	}
 	return b;
 }

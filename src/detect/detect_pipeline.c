@@ -325,8 +325,6 @@ housekeeper_main(void *arg)
 		int64_t now = time_mono_ns();
 		ingest_housekeeping(p->ingest, (double)(now - last) / 1e9);
 		last = now;
-		if (p->feed)
-			detect_feed_poll(p->feed);
 		pthread_mutex_lock(&p->hk_mu);
 	}
 	pthread_mutex_unlock(&p->hk_mu);

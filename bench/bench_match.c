@@ -1,0 +1,403 @@
+/*
+ * bench_match.c - the compiled indicator matcher: build time, memory and
+ * event lookups per second on one core.
+ *
+ *   build/bench/bench_match [-i INDICATORS] [-e EVENTS] [-m REGEXES] [-s SEED]
+ *
+ * Indicators are a sector feed's mix: IPv4 and IPv6 addresses, CIDR blocks
+ * of both families, domains (some with their subdomains), URLs, SHA-256
+ * hashes, a few network-traffic expressions of two comparisons, and REGEXES
+ * MATCHES expressions on URLs and domains. Events are generated in batches
+ * of 4096 (flows, DNS queries, HTTP requests, TLS handshakes, files), about
+ * one in a hundred carrying a value some indicator names; only
+ * detect_matcher_match() is timed. Prints one figure per line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detect/detect.h"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+
+static uint64_t
+rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545f4914f6cdd1dull;
+}
+
+static unsigned
+rn(unsigned n)
+{
+	return (unsigned)(rnd() % n);
+}
+
+static const char *const tlds[] = {"com", "net", "org", "info", "top", "xyz", "ru", "cn", "io", "tw"};
+
+static void
+label(char *out, size_t n)
+{
+	static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	size_t len = 5 + rn(8);
+	if (len >= n)
+		len = n - 1;
+	for (size_t i = 0; i < len; i++)
+		out[i] = al[rn(i == 0 ? 26 : 36)];
+	out[len] = '\0';
+}
+
+static void
+gen_domain(char *out, size_t n)
+{
+	char a[16], b[16];
+	label(a, sizeof(a));
+	label(b, sizeof(b));
+	if (rn(3) == 0)
+		snprintf(out, n, "%s.%s.%s", a, b, tlds[rn(10)]);
+	else
+		snprintf(out, n, "%s.%s", a, tlds[rn(10)]);
+}
+
+static void
+gen_url(char *out, size_t n)
+{
+	char d[64], p[16], q[16];
+	gen_domain(d, sizeof(d));
+	label(p, sizeof(p));
+	label(q, sizeof(q));
+	snprintf(out, n, "%s://%s/%s/%s.php?id=%u", rn(2) ? "http" : "https", d, p, q, rn(100000));
+}
+
+static void
+gen_ip4(char *out, size_t n)
+{
+	snprintf(out, n, "%u.%u.%u.%u", 1 + rn(222), rn(256), rn(256), 1 + rn(254));
+}
+
+static void
+gen_ip6(char *out, size_t n)
+{
+	snprintf(out, n, "2001:%x:%x:%x::%x", rn(65536), rn(65536), rn(65536), 1 + rn(65535));
+}
+
+static void
+gen_sha256(char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (int i = 0; i < 64; i++)
+		out[i] = hex[rn(16)];
+	out[64] = '\0';
+}
+
+/* Values indicators name, for events to hit now and then. */
+struct pool {
+	char **v;
+	size_t n, cap;
+};
+
+static void
+pool_add(struct pool *p, const char *s)
+{
+	if (p->n == p->cap) {
+		p->cap = p->cap ? p->cap * 2 : 1024;
+		p->v = xrealloc(p->v, p->cap * sizeof(*p->v));
+	}
+	p->v[p->n++] = xstrdup(s);
+}
+
+static const char *
+pool_pick(const struct pool *p)
+{
+	return p->n ? p->v[rn((unsigned)p->n)] : NULL;
+}
+
+static struct pool p_ip4, p_ip6, p_domain, p_url, p_sha;
+
+static char *
+gen_indicator(size_t i, size_t n, size_t nregex)
+{
+	char v[256], w[64];
+	/* The regexes are spread evenly through the input. */
+	if (nregex > 0 && i % (n / nregex ? n / nregex : 1) == 0 && i / (n / nregex ? n / nregex : 1) < nregex) {
+		label(w, 8);
+		if (rn(2))
+			return xasprintf("[url:value MATCHES '/%s[0-9]{2,4}/[a-z]+\\\\.php\\\\?id=']", w);
+		return xasprintf("[domain-name:value MATCHES '^[a-z0-9]{%u}\\\\.%s%s$']", 8 + rn(8),
+		                 w, tlds[rn(10)]);
+	}
+	unsigned r = rn(1000);
+	if (r < 300) {
+		gen_ip4(v, sizeof(v));
+		pool_add(&p_ip4, v);
+		return xasprintf("[ipv4-addr:value = '%s']", v);
+	}
+	if (r < 380) {
+		gen_ip6(v, sizeof(v));
+		pool_add(&p_ip6, v);
+		return xasprintf("[ipv6-addr:value = '%s']", v);
+	}
+	if (r < 420) /* mostly small blocks, as feeds publish them */
+		return xasprintf("[ipv4-addr:value ISSUBSET '%u.%u.%u.%u/%u']", 1 + rn(222), rn(256),
+		                 rn(256), rn(256), rn(10) ? 24 + rn(6) : 16 + rn(8));
+	if (r < 430)
+		return xasprintf("[ipv6-addr:value ISSUBSET '2001:%x:%x::/48']", rn(65536), rn(65536));
+	if (r < 660) {
+		gen_domain(v, sizeof(v));
+		pool_add(&p_domain, v);
+		return xasprintf("[domain-name:value = '%s']", v);
+	}
+	if (r < 680) {
+		gen_domain(v, sizeof(v));
+		pool_add(&p_domain, v);
+		return xasprintf("[domain-name:value = '%s' OR domain-name:value LIKE '%%.%s']", v, v);
+	}
+	if (r < 790) {
+		gen_url(v, sizeof(v));
+		pool_add(&p_url, v);
+		return xasprintf("[url:value = '%s']", v);
+	}
+	if (r < 990) {
+		gen_sha256(v);
+		pool_add(&p_sha, v);
+		return xasprintf("[file:hashes.'SHA-256' = '%s']", v);
+	}
+	gen_ip4(v, sizeof(v));
+	pool_add(&p_ip4, v);
+	return xasprintf("[network-traffic:dst_ref.value = '%s' AND network-traffic:dst_port = %u]", v,
+	                 rn(2) ? 443 : 8080);
+}
+
+/* ---- events ------------------------------------------------------------------------------ */
+
+#define BATCH 64
+
+struct batch {
+	struct ingest_event *ev;
+	char *text; /* the strings events point into */
+	size_t used, cap;
+};
+
+static struct ingest_str
+keep(struct batch *b, const char *s)
+{
+	size_t n = strlen(s);
+	if (b->used + n + 1 > b->cap)
+		abort();
+	memcpy(b->text + b->used, s, n + 1);
+	struct ingest_str r = {.p = b->text + b->used, .len = (uint32_t)n};
+	b->used += n + 1;
+	return r;
+}
+
+/* A value some indicator names, one time in a hundred. */
+static bool
+hit(void)
+{
+	return rn(100) == 0;
+}
+
+static void
+ev_ip(struct ingest_ip *ip, bool v6)
+{
+	char s[64];
+	const char *p = hit() ? pool_pick(v6 ? &p_ip6 : &p_ip4) : NULL;
+	if (p == NULL) {
+		if (v6)
+			gen_ip6(s, sizeof(s));
+		else
+			gen_ip4(s, sizeof(s));
+		p = s;
+	}
+	if (ingest_ip_parse(p, strlen(p), ip) != 0)
+		abort();
+}
+
+static void
+gen_batch(struct batch *b)
+{
+	b->used = 0;
+	static const char *const apps[] = {"http", "tls", "dns", "ssh", "smtp"};
+	for (int i = 0; i < BATCH; i++) {
+		struct ingest_event *ev = &b->ev[i];
+		ingest_event_reset(ev);
+		ev->ts_ms = 1700000000000 + i;
+		bool v6 = rn(10) == 0;
+		ev_ip(&ev->src_ip, v6);
+		ev_ip(&ev->dst_ip, v6);
+		ev->src_port = (uint16_t)(1024 + rn(60000));
+		ev->dst_port = (uint16_t)(rn(2) ? 443 : 80);
+		ev->proto = keep(b, "tcp");
+		unsigned r = rn(100);
+		char s[256];
+		const char *p;
+		if (r < 60) {
+			ev->kind = INGEST_EV_FLOW;
+			ev->bytes_to_server = rn(100000);
+		} else if (r < 80) {
+			ev->kind = INGEST_EV_DNS;
+			p = hit() ? pool_pick(&p_domain) : NULL;
+			if (p == NULL) {
+				gen_domain(s, sizeof(s));
+				p = s;
+			}
+			ev->dns_qname = keep(b, p);
+			ev->app_proto = keep(b, "dns");
+		} else if (r < 92) {
+			ev->kind = INGEST_EV_HTTP;
+			p = hit() ? pool_pick(&p_url) : NULL;
+			if (p == NULL) {
+				gen_url(s, sizeof(s));
+				p = s;
+			}
+			ev->url_full = keep(b, p);
+			const char *h = strstr(p, "://") + 3;
+			ev->url_domain = (struct ingest_str){.p = ev->url_full.p + (h - p),
+			                                     .len = (uint32_t)strcspn(h, "/")};
+			ev->app_proto = keep(b, "http");
+		} else if (r < 97) {
+			ev->kind = INGEST_EV_FILE;
+			p = hit() ? pool_pick(&p_sha) : NULL;
+			if (p == NULL) {
+				gen_sha256(s);
+				p = s;
+			}
+			ev->file_sha256 = keep(b, p);
+			ev->file_name = keep(b, "invoice.pdf.exe");
+			ev->app_proto = keep(b, apps[rn(5)]);
+		} else {
+			ev->kind = INGEST_EV_TLS;
+			p = hit() ? pool_pick(&p_domain) : NULL;
+			if (p == NULL) {
+				gen_domain(s, sizeof(s));
+				p = s;
+			}
+			ev->tls_sni = keep(b, p);
+			ev->app_proto = keep(b, "tls");
+		}
+	}
+}
+
+/* CPU time of this thread: the machine is shared, so wall time would
+ * count other processes' turns on the core. */
+static int64_t
+cpu_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static long
+status_kb(const char *key)
+{
+	FILE *fp = fopen("/proc/self/status", "r");
+	char line[256];
+	long v = -1;
+	size_t n = strlen(key);
+	while (fp != NULL && fgets(line, sizeof(line), fp) != NULL) {
+		if (strncmp(line, key, n) == 0)
+			v = strtol(line + n + 1, NULL, 10);
+	}
+	if (fp != NULL)
+		fclose(fp);
+	return v;
+}
+
+int
+main(int argc, char **argv)
+{
+	long nind = 1000000, nev = 10000000, nrx = 3000;
+	int ch;
+	while ((ch = getopt(argc, argv, "i:e:m:s:")) != -1) {
+		int64_t v = 0;
+		if (optarg == NULL || parse_int64(optarg, 0, INT64_MAX, &v) != 0) {
+			fprintf(stderr, "usage: bench_match [-i INDICATORS] [-e EVENTS] [-m REGEXES] [-s SEED]\n");
+			return 2;
+		}
+		if (ch == 'i')
+			nind = v;
+		else if (ch == 'e')
+			nev = v;
+		else if (ch == 'm')
+			nrx = v;
+		else if (ch == 's')
+			rng = (uint64_t)v | 1;
+	}
+	if (nrx > nind)
+		nrx = nind;
+	struct detect_indicator *ind = xcalloc((size_t)nind, sizeof(*ind));
+	for (long i = 0; i < nind; i++) {
+		ind[i].id = xasprintf("indicator--%08lx-0000-4000-8000-000000000000", i);
+		ind[i].pattern = gen_indicator((size_t)i, (size_t)nind, (size_t)nrx);
+		ind[i].tlp = 2;
+	}
+	long rss_before = status_kb("VmRSS:");
+	struct detect_matcher_stats st;
+	struct err e;
+	err_clear(&e);
+	int64_t t0 = time_mono_ns(), c0 = cpu_ns();
+	struct detect_matcher *m = detect_matcher_build(ind, (size_t)nind, 1700000000000, &st, &e);
+	double build_s = (double)(time_mono_ns() - t0) / 1e9;
+	double build_cpu_s = (double)(cpu_ns() - c0) / 1e9;
+	if (m == NULL) {
+		fprintf(stderr, "bench_match: %s\n", e.msg);
+		return 1;
+	}
+	long rss_after = status_kb("VmRSS:"), hwm = status_kb("VmHWM:");
+	printf("indicators %ld\n", nind);
+	printf("active %zu\n", st.active);
+	printf("keys %zu\n", st.keys);
+	printf("cidrs %zu\n", st.cidrs);
+	printf("regexes %zu\n", st.regexes);
+	printf("scanned %zu\n", st.scanned);
+	printf("build_s %.2f\n", build_s);
+	printf("build_cpu_s %.2f\n", build_cpu_s);
+	printf("matcher_mb %.1f\n", (double)st.bytes / 1048576.0);
+	printf("rss_matcher_mb %.1f\n", (double)(rss_after - rss_before) / 1024.0);
+	printf("rss_peak_mb %.1f\n", (double)hwm / 1024.0);
+	fflush(stdout);
+
+	struct batch b = {.ev = xcalloc(BATCH, sizeof(*b.ev)), .cap = BATCH * 512};
+	b.text = xmalloc(b.cap);
+	struct detect_match_state *ms = detect_match_state_new(0, 0);
+	struct detect_match_hit hits[64];
+	long done = 0, nhits = 0;
+	int64_t spent = 0, wall = 0;
+	while (done < nev) {
+		gen_batch(&b);
+		int n = nev - done < BATCH ? (int)(nev - done) : BATCH;
+		int64_t t = cpu_ns(), w = time_mono_ns();
+		for (int i = 0; i < n; i++)
+			nhits += detect_matcher_match(m, ms, &b.ev[i], hits, 64);
+		spent += cpu_ns() - t;
+		wall += time_mono_ns() - w;
+		done += n;
+	}
+	printf("events %ld\n", done);
+	printf("hits %ld\n", nhits);
+	printf("ns_per_lookup %.1f\n", (double)spent / (double)done);
+	printf("lookups_per_s %.0f\n", (double)done / ((double)spent / 1e9));
+	printf("lookups_per_s_wall %.0f\n", (double)done / ((double)wall / 1e9));
+	printf("rss_peak_mb %.1f\n", (double)status_kb("VmHWM:") / 1024.0);
+	detect_match_state_free(ms);
+	free(b.text);
+	free(b.ev);
+	detect_matcher_free(m);
+	for (long i = 0; i < nind; i++) {
+		free((char *)ind[i].id);
+		free((char *)ind[i].pattern);
+	}
+	free(ind);
+	struct pool *pools[] = {&p_ip4, &p_ip6, &p_domain, &p_url, &p_sha};
+	for (size_t k = 0; k < CIIP_ARRAY_LEN(pools); k++) {
+		for (size_t i = 0; i < pools[k]->n; i++)
+			free(pools[k]->v[i]);
+		free(pools[k]->v);
+	}
+	return 0;
+}
