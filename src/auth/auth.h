@@ -86,7 +86,8 @@ enum auth_action {
 	AUTH_SELF,            /* read or change one's own account */
 	AUTH_INTEL_READ,      /* STIX objects, subject to TLP */
 	AUTH_INTEL_WRITE,     /* create or version STIX objects */
-	AUTH_INTEL_ADMIN,     /* collections, lowering markings */
+	AUTH_INTEL_ADMIN,     /* collections */
+	AUTH_INTEL_LOWER,     /* lower an object's TLP marking, explicitly */
 	AUTH_TAXII_READ,
 	AUTH_TAXII_WRITE,
 	AUTH_EVENTS_WRITE,    /* sensors sending events */

@@ -36,6 +36,7 @@ static const struct {
 	[AUTH_INTEL_READ] = {"intel.read", PEOPLE | R(PEER), SCOPE_ANY},
 	[AUTH_INTEL_WRITE] = {"intel.write", R(ADMIN) | R(ANALYST), SCOPE_ANY},
 	[AUTH_INTEL_ADMIN] = {"intel.admin", R(ADMIN), SCOPE_ANY},
+	[AUTH_INTEL_LOWER] = {"intel.lower_marking", R(ADMIN) | R(ANALYST), SCOPE_ANY},
 	[AUTH_TAXII_READ] = {"taxii.read", PEOPLE | R(PEER), SCOPE_ANY},
 	[AUTH_TAXII_WRITE] = {"taxii.write", R(ADMIN) | R(ANALYST) | R(REPORTER) | R(PEER),
 	                      SCOPE_ANY},

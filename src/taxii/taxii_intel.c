@@ -472,7 +472,7 @@ new_version(struct taxii *t, struct auth_ctx *x, const char *id, const json_t *i
 	bool lower = json_is_true(json_object_get(in, "lower_marking"));
 	if (lower) {
 		struct auth_object ao = {.org_id = org, .tlp = (enum auth_tlp)tlp};
-		enum auth_decision d = auth_check(x->caller, AUTH_INTEL_ADMIN, &ao);
+		enum auth_decision d = auth_check(x->caller, AUTH_INTEL_LOWER, &ao);
 		if (d != AUTH_ALLOW) {
 			json_decref(obj);
 			return auth_refuse(d, out);
