@@ -30,8 +30,8 @@ static const char *const hosts[] = {
 	"telemetry.app.example.io", "mail.operator.example.net",
 };
 static const char *const uas[] = {
-	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-	"Chrome/120.0.0.0 Safari/537.36",
+	/* one literal: clang warns on concatenation inside an array initialiser */
+	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
 	"curl/7.88.1", "Microsoft-CryptoAPI/10.0",
 	"Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
 	"python-requests/2.31.0",
