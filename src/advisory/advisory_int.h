@@ -39,7 +39,6 @@ void adv_row_clear(struct advisory_row *a);
 int adv_row_fetch(struct store_conn *c, int64_t id, struct advisory_row *a, struct err *e);
 /* "ADV-2026-0007" from the series' first version. */
 void adv_ref(const struct advisory_row *a, char *buf, size_t len);
-json_t *adv_time_json(int64_t ms);
 void adv_actor(const struct auth_caller *who, char *buf, size_t len);
 /* Whether the caller's organisation is a recipient of the series. */
 bool adv_is_target(struct store_conn *c, int64_t root_id, int64_t org_id);
@@ -69,14 +68,6 @@ char *adv_indicator_pattern(const json_t *ind);
 json_t *adv_stix_bundle(const struct advisory_row *a, const char *identity,
                         const char *identity_name, int64_t first_ms, int64_t ms, bool revoked);
 
-struct adv_fail {
-	int status;
-	char code[32];
-	char msg[256];
-};
-int adv_fail_set(struct adv_fail *f, int status, const char *code, const char *fmt, ...)
-	CIIP_PRINTF(4, 5);
-int adv_fail_reply(const struct adv_fail *f, const struct err *e, json_t **out);
 
 struct advisory {
 	struct store *st;

@@ -62,7 +62,7 @@ adv_aggregate(struct store_conn *c, const struct advisory_row *a, int64_t now_ms
 	                 (json_int_t)not_affected, "mitigated", (json_int_t)mitigated,
 	                 "unmitigated", (json_int_t)(affected - mitigated), "unanswered",
 	                 (json_int_t)open, "overdue", (json_int_t)(past ? open : 0), "replied_late",
-	                 (json_int_t)late, "reply_due", adv_time_json(a->reply_due_at),
+	                 (json_int_t)late, "reply_due", auth_time_json(a->reply_due_at),
 	                 "not_answered", unanswered);
 }
 
@@ -88,7 +88,7 @@ struct reply_job {
 	bool mitigated;
 	int64_t measures_at;
 	int64_t id;
-	struct adv_fail f;
+	struct auth_fail f;
 	struct err e;
 };
 
@@ -99,11 +99,11 @@ reply_write(struct store_conn *c, void *arg)
 	struct advisory_row a;
 	int rc = current_version(c, j->root_id, &a, &j->e);
 	if (rc != 0)
-		return rc > 0 ? adv_fail_set(&j->f, 409, "conflict", "the advisory is not published")
+		return rc > 0 ? auth_fail_set(&j->f, 409, "conflict", "the advisory is not published")
 		              : -1;
 	if (a.state != ADVISORY_PUBLISHED) {
 		adv_row_clear(&a);
-		return adv_fail_set(&j->f, 409, "conflict", "the advisory was withdrawn");
+		return auth_fail_set(&j->f, 409, "conflict", "the advisory was withdrawn");
 	}
 	char by[160];
 	adv_actor(j->who, by, sizeof(by));
@@ -254,7 +254,7 @@ advisory_svc_reply(struct auth_ctx *x, const char *id, const json_t *in, json_t 
 		return 400;
 	}
 	if (store_write(x->st, reply_write, &j, &j.e) != 0)
-		return adv_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "advisory", out);
 	*out = json_pack("{s:I,s:I,s:I,s:s,s:b}", "id", (json_int_t)j.id, "root_id",
 	                 (json_int_t)j.root_id, "org_id", (json_int_t)j.org_id, "status", j.status,
 	                 "mitigated", j.mitigated);
@@ -290,9 +290,9 @@ advisory_svc_replies(struct auth_ctx *x, const char *id, json_t **out)
 			                    "status", store_col_text(s, 3), "mitigated",
 			                    (int)store_col_int(s, 4), "measures", store_col_text(s, 5),
 			                    "measures_at",
-			                    adv_time_json(store_col_null(s, 6) ? 0 : store_col_int(s, 6)),
+			                    auth_time_json(store_col_null(s, 6) ? 0 : store_col_int(s, 6)),
 			                    "note", store_col_text(s, 7), "replied_by", store_col_text(s, 8),
-			                    "created_at", adv_time_json(store_col_int(s, 9))));
+			                    "created_at", auth_time_json(store_col_int(s, 9))));
 		store_finalize(s);
 	}
 	*out = json_pack("{s:I,s:o}", "root_id", (json_int_t)a.root_id, "replies", list);
@@ -357,8 +357,8 @@ advisory_svc_inbox(struct auth_ctx *x, const json_t *query, json_t **out)
 				              advisory_state_name(a.state), "title", a.title, "severity",
 				              a.severity, "intel_type", a.intel_type, "tlp",
 				              auth_tlp_name((enum auth_tlp)a.tlp), "delivered_at",
-				              adv_time_json(store_col_int(s, 24)), "reply_due",
-				              adv_time_json(a.reply_due_at), "my_status",
+				              auth_time_json(store_col_int(s, 24)), "reply_due",
+				              auth_time_json(a.reply_due_at), "my_status",
 				              status ? json_string(status) : json_null(), "overdue",
 				              status == NULL && a.state == ADVISORY_PUBLISHED && a.reply_due_at &&
 				                  now > a.reply_due_at));

@@ -54,39 +54,6 @@ internal_state(enum advisory_state s)
 
 /* ---- helpers ---- */
 
-int
-adv_fail_set(struct adv_fail *f, int status, const char *code, const char *fmt, ...)
-{
-	f->status = status;
-	snprintf(f->code, sizeof(f->code), "%s", code);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int
-adv_fail_reply(const struct adv_fail *f, const struct err *e, json_t **out)
-{
-	if (f->status) {
-		*out = auth_error(f->code, "%s", f->msg);
-		return f->status;
-	}
-	log_warnx("advisory", "write failed: %s", e->msg);
-	*out = auth_error("internal", "%s", e->msg[0] ? e->msg : "the write failed");
-	return 500;
-}
-
-json_t *
-adv_time_json(int64_t ms)
-{
-	if (ms == 0)
-		return json_null();
-	char buf[32];
-	time_format_rfc3339(ms, buf, sizeof(buf));
-	return json_string(buf);
-}
 
 void
 adv_actor(const struct auth_caller *who, char *buf, size_t len)
@@ -245,11 +212,11 @@ row_json(const struct advisory_row *a, bool full)
 		a->version, "state", advisory_state_name(a->state), "title", a->title, "severity",
 		a->severity, "intel_type", a->intel_type, "tlp", auth_tlp_name((enum auth_tlp)a->tlp),
 		"issuer", "org_id", (json_int_t)a->org_id, "org", a->org_name, "author", a->author,
-		"stix_id", a->stix_id, "reply_due", adv_time_json(a->reply_due_at), "created_at",
-		adv_time_json(a->created_at), "updated_at", adv_time_json(a->updated_at), "submitted_at",
-		adv_time_json(a->submitted_at), "reviewed_at", adv_time_json(a->reviewed_at),
-		"published_at", adv_time_json(a->published_at), "withdrawn_at",
-		adv_time_json(a->withdrawn_at));
+		"stix_id", a->stix_id, "reply_due", auth_time_json(a->reply_due_at), "created_at",
+		auth_time_json(a->created_at), "updated_at", auth_time_json(a->updated_at), "submitted_at",
+		auth_time_json(a->submitted_at), "reviewed_at", auth_time_json(a->reviewed_at),
+		"published_at", auth_time_json(a->published_at), "withdrawn_at",
+		auth_time_json(a->withdrawn_at));
 	json_object_set_new(o, "reviewer", a->reviewer[0] ? json_string(a->reviewer) : json_null());
 	json_object_set_new(o, "supersedes_id",
 	                    a->supersedes_id ? json_integer(a->supersedes_id) : json_null());
@@ -528,7 +495,7 @@ struct write_job {
 	int64_t new_id; /* the row made */
 	const char *move;
 	const char *reason;
-	struct adv_fail f;
+	struct auth_fail f;
 	struct err e;
 };
 
@@ -661,7 +628,7 @@ advisory_svc_create(struct auth_ctx *x, const json_t *in, json_t **out)
 	int rc = store_write(x->st, create_write, &j, &j.e);
 	input_clear(&j.ai);
 	if (rc != 0)
-		return adv_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "advisory", out);
 	return reply_row(x, j.new_id, 201, out);
 }
 
@@ -726,10 +693,10 @@ advisory_svc_get(struct auth_ctx *x, const char *id, json_t **out)
 					                 store_col_text(s, 0), "mitigated",
 					                 (int)store_col_int(s, 1), "measures", store_col_text(s, 2),
 					                 "measures_at",
-					                 adv_time_json(store_col_null(s, 3) ? 0 : store_col_int(s, 3)),
+					                 auth_time_json(store_col_null(s, 3) ? 0 : store_col_int(s, 3)),
 					                 "note", store_col_text(s, 4), "replied_by",
 					                 store_col_text(s, 5), "replied_at",
-					                 adv_time_json(store_col_int(s, 6)));
+					                 auth_time_json(store_col_int(s, 6)));
 				}
 				store_finalize(s);
 			}
@@ -750,9 +717,9 @@ edit_write(struct store_conn *c, void *arg)
 	struct advisory_row a;
 	int rc = adv_row_fetch(c, j->id, &a, &j->e);
 	if (rc != 0)
-		return rc > 0 ? adv_fail_set(&j->f, 404, "not_found", "no such advisory") : -1;
+		return rc > 0 ? auth_fail_set(&j->f, 404, "not_found", "no such advisory") : -1;
 	if (a.state != ADVISORY_DRAFT && a.state != ADVISORY_REJECTED) {
-		rc = adv_fail_set(&j->f, 409, "conflict",
+		rc = auth_fail_set(&j->f, 409, "conflict",
 		                  a.state == ADVISORY_PUBLISHED
 		                      ? "a published advisory is never edited in place: publish a "
 		                        "correction (POST .../correct) or withdraw it"
@@ -838,7 +805,7 @@ edit_or_delete(struct auth_ctx *x, const char *ref, const json_t *in, bool del, 
 	int rc = store_write(x->st, edit_write, &j, &j.e);
 	input_clear(&j.ai);
 	if (rc != 0)
-		return adv_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "advisory", out);
 	if (del) {
 		*out = json_pack("{s:b}", "deleted", 1);
 		return 200;
@@ -867,10 +834,10 @@ correct_write(struct store_conn *c, void *arg)
 	struct advisory_row a;
 	int rc = adv_row_fetch(c, j->id, &a, &j->e);
 	if (rc != 0)
-		return rc > 0 ? adv_fail_set(&j->f, 404, "not_found", "no such advisory") : -1;
+		return rc > 0 ? auth_fail_set(&j->f, 404, "not_found", "no such advisory") : -1;
 	int64_t pending = 0;
 	if (a.state != ADVISORY_PUBLISHED) {
-		rc = adv_fail_set(&j->f, 409, "conflict",
+		rc = auth_fail_set(&j->f, 409, "conflict",
 		                  "only the published version can be corrected; this one is %s",
 		                  advisory_state_name(a.state));
 	} else if (store_query_int(c,
@@ -879,7 +846,7 @@ correct_write(struct store_conn *c, void *arg)
 	                           &pending, &j->e, "i", a.root_id) != STORE_ROW) {
 		rc = -1;
 	} else if (pending > 0) {
-		rc = adv_fail_set(&j->f, 409, "conflict",
+		rc = auth_fail_set(&j->f, 409, "conflict",
 		                  "a correction of this advisory is already being prepared");
 	}
 	if (rc != 0) {
@@ -927,7 +894,7 @@ advisory_svc_correct(struct auth_ctx *x, const char *id, const json_t *in, json_
 	int rc = store_write(x->st, correct_write, &j, &j.e);
 	input_clear(&j.ai);
 	if (rc != 0)
-		return adv_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "advisory", out);
 	return reply_row(x, j.new_id, 201, out);
 }
 
@@ -1055,7 +1022,7 @@ publish(struct store_conn *c, struct write_job *j, struct advisory_row *a, int64
 		                      &root_pub, &j->e, "i", a->root_id);
 		adv_row_clear(&old);
 		if (was != ADVISORY_PUBLISHED)
-			return adv_fail_set(&j->f, 409, "conflict",
+			return auth_fail_set(&j->f, 409, "conflict",
 			                    "the version this corrects is %s, no longer published",
 			                    advisory_state_name(was));
 		first = root_pub ? root_pub : now;
@@ -1113,7 +1080,7 @@ move_write(struct store_conn *c, void *arg)
 	struct advisory_row a;
 	int rc = adv_row_fetch(c, j->id, &a, &j->e);
 	if (rc != 0)
-		return rc > 0 ? adv_fail_set(&j->f, 404, "not_found", "no such advisory") : -1;
+		return rc > 0 ? auth_fail_set(&j->f, 404, "not_found", "no such advisory") : -1;
 	int64_t now = time_now_ms();
 	json_t *detail = json_object();
 	if (j->reason)
@@ -1123,20 +1090,20 @@ move_write(struct store_conn *c, void *arg)
 	adv_actor(j->who, by, sizeof(by));
 	bool review = strcmp(j->move, "publish") == 0 || strcmp(j->move, "reject") == 0;
 	if (review && is_author(&a, j->who)) {
-		rc = adv_fail_set(&j->f, 403, "forbidden",
+		rc = auth_fail_set(&j->f, 403, "forbidden",
 		                  "an advisory is reviewed by someone other than its author");
 	} else if (strcmp(j->move, "submit") == 0) {
 		json_t *why = NULL;
 		if (a.state != ADVISORY_DRAFT && a.state != ADVISORY_REJECTED) {
-			rc = adv_fail_set(&j->f, 409, "invalid_transition", "cannot submit a %s advisory",
+			rc = auth_fail_set(&j->f, 409, "invalid_transition", "cannot submit a %s advisory",
 			                  from);
 		} else if (check_complete(&a, &why) != 0) {
 			const char *m =
 				json_string_value(json_object_get(json_object_get(why, "error"), "message"));
-			rc = adv_fail_set(&j->f, 422, "incomplete", "%s", m ? m : "incomplete");
+			rc = auth_fail_set(&j->f, 422, "incomplete", "%s", m ? m : "incomplete");
 			json_decref(why);
 		} else if (a.reply_due_at <= now) {
-			rc = adv_fail_set(&j->f, 422, "incomplete", "reply_due is in the past");
+			rc = auth_fail_set(&j->f, 422, "incomplete", "reply_due is in the past");
 		} else {
 			rc = set_state(c, a.id,
 			               "UPDATE advisories SET state = 'submitted', submitted_at = ?,"
@@ -1145,13 +1112,13 @@ move_write(struct store_conn *c, void *arg)
 		}
 	} else if (strcmp(j->move, "publish") == 0) {
 		if (a.state != ADVISORY_SUBMITTED)
-			rc = adv_fail_set(&j->f, 409, "invalid_transition",
+			rc = auth_fail_set(&j->f, 409, "invalid_transition",
 			                  "cannot publish a %s advisory: submit it for review first", from);
 		else
 			rc = publish(c, j, &a, now, detail);
 	} else if (strcmp(j->move, "reject") == 0) {
 		if (a.state != ADVISORY_SUBMITTED) {
-			rc = adv_fail_set(&j->f, 409, "invalid_transition", "cannot reject a %s advisory",
+			rc = auth_fail_set(&j->f, 409, "invalid_transition", "cannot reject a %s advisory",
 			                  from);
 		} else {
 			json_object_set_new(a.data, "reject_reason", json_string(j->reason));
@@ -1175,7 +1142,7 @@ move_write(struct store_conn *c, void *arg)
 		}
 	} else if (strcmp(j->move, "withdraw") == 0) {
 		if (a.state != ADVISORY_PUBLISHED) {
-			rc = adv_fail_set(&j->f, 409, "invalid_transition", "cannot withdraw a %s advisory",
+			rc = auth_fail_set(&j->f, 409, "invalid_transition", "cannot withdraw a %s advisory",
 			                  from);
 		} else {
 			json_object_set_new(a.data, "withdraw_reason", json_string(j->reason));
@@ -1267,7 +1234,7 @@ advisory_svc_move(struct auth_ctx *x, const char *id, const char *move, const js
 		return 400;
 	}
 	if (store_write(x->st, move_write, &j, &j.e) != 0)
-		return adv_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "advisory", out);
 	if (strcmp(move, "publish") == 0 || strcmp(move, "withdraw") == 0)
 		hand_to_sink(x, j.id);
 	return reply_row(x, j.id, 200, out);

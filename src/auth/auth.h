@@ -166,6 +166,25 @@ json_t *auth_error(const char *code, const char *fmt, ...) CIIP_PRINTF(2, 3);
 /* The status and error for a refused auth_check. */
 int auth_refuse(enum auth_decision d, json_t **out);
 
+/*
+ * A refusal decided inside a write callback (a state that changed, a
+ * conflict), carried out of store_write to the service that answers.
+ * auth_fail_set returns -1 so a callback can `return auth_fail_set(...)`.
+ */
+struct auth_fail {
+	int status;
+	char code[32];
+	char msg[256];
+};
+int auth_fail_set(struct auth_fail *f, int status, const char *code, const char *fmt, ...)
+	CIIP_PRINTF(4, 5);
+/* The answer to a failed write: the refusal if the callback set one, else
+ * 500 with the store's message (logged under subsys). */
+int auth_fail_reply(const struct auth_fail *f, const struct err *e, const char *subsys,
+                    json_t **out);
+/* RFC 3339 text for ms since the epoch, or JSON null for 0 (not set). */
+json_t *auth_time_json(int64_t ms);
+
 /* ---- audit log ---- */
 
 /*

@@ -253,3 +253,37 @@ auth_refuse(enum auth_decision d, json_t **out)
 		return 403;
 	}
 }
+
+int
+auth_fail_set(struct auth_fail *f, int status, const char *code, const char *fmt, ...)
+{
+	f->status = status;
+	snprintf(f->code, sizeof(f->code), "%s", code);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int
+auth_fail_reply(const struct auth_fail *f, const struct err *e, const char *subsys, json_t **out)
+{
+	if (f->status) {
+		*out = auth_error(f->code, "%s", f->msg);
+		return f->status;
+	}
+	log_warnx(subsys, "write failed: %s", e->msg);
+	*out = auth_error("internal", "%s", e->msg[0] ? e->msg : "the write failed");
+	return 500;
+}
+
+json_t *
+auth_time_json(int64_t ms)
+{
+	if (ms == 0)
+		return json_null();
+	char buf[32];
+	time_format_rfc3339(ms, buf, sizeof(buf));
+	return json_string(buf);
+}

@@ -283,7 +283,7 @@ h_test_clock(struct http_req *r, void *arg)
 	} else {
 		time_set_fake_ms(ms);
 		log_warnx("cert", "test clock %s", ms ? json_string_value(now) : "off: real time");
-		out = json_pack("{s:o,s:b}", "now", cert_time_json(time_now_ms()), "fake", ms != 0);
+		out = json_pack("{s:o,s:b}", "now", auth_time_json(time_now_ms()), "fake", ms != 0);
 	}
 	json_decref(in);
 	auth_http_reply(r, status, out);

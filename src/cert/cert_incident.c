@@ -24,39 +24,6 @@ const char CERT_INCIDENT_COLS[] =
 
 /* ---- small helpers ---- */
 
-int
-cert_fail_set(struct cert_fail *f, int status, const char *code, const char *fmt, ...)
-{
-	f->status = status;
-	snprintf(f->code, sizeof(f->code), "%s", code);
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(f->msg, sizeof(f->msg), fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
-int
-cert_fail_reply(const struct cert_fail *f, const struct err *e, json_t **out)
-{
-	if (f->status) {
-		*out = auth_error(f->code, "%s", f->msg);
-		return f->status;
-	}
-	log_warnx("cert", "write failed: %s", e->msg);
-	*out = auth_error("internal", "%s", e->msg[0] ? e->msg : "the write failed");
-	return 500;
-}
-
-json_t *
-cert_time_json(int64_t ms)
-{
-	if (ms == 0)
-		return json_null();
-	char buf[32];
-	time_format_rfc3339(ms, buf, sizeof(buf));
-	return json_string(buf);
-}
 
 int
 cert_json_time(const json_t *obj, const char *key, int64_t *ms)
@@ -247,9 +214,9 @@ deadlines_json(const struct cert_incident *inc, const struct cert_rules *r, int6
 		json_t *o = json_pack("{s:s,s:s}", "deadline", cert_deadline_name((enum cert_deadline)d),
 		                      "status", status);
 		if (ev[d].applies) {
-			json_object_set_new(o, "start", cert_time_json(ev[d].start));
-			json_object_set_new(o, "due", cert_time_json(ev[d].due));
-			json_object_set_new(o, "met_at", cert_time_json(ev[d].met));
+			json_object_set_new(o, "start", auth_time_json(ev[d].start));
+			json_object_set_new(o, "due", auth_time_json(ev[d].due));
+			json_object_set_new(o, "met_at", auth_time_json(ev[d].met));
 			if (!ev[d].met)
 				json_object_set_new(o, "seconds_left", json_integer((ev[d].due - now) / 1000));
 		}
@@ -294,12 +261,12 @@ cert_incident_json(const struct cert_incident *inc, const struct cert_rules *r, 
 	};
 	for (size_t i = 0; i < CIIP_ARRAY_LEN(times); i++)
 		json_object_set_new(o, times[i].key,
-		                    cert_time_json(*(const int64_t *)(const void *)((const char *)inc +
+		                    auth_time_json(*(const int64_t *)(const void *)((const char *)inc +
 		                                                                    times[i].off)));
 	bool overdue = false;
 	json_object_set_new(o, "deadlines", deadlines_json(inc, r, now_ms, &overdue));
 	json_object_set_new(o, "overdue", json_boolean(overdue));
-	json_object_set_new(o, "next_due_at", cert_time_json(inc->next_due_at));
+	json_object_set_new(o, "next_due_at", auth_time_json(inc->next_due_at));
 	if (full && inc->data) {
 		const char *k;
 		json_t *v;
@@ -572,7 +539,7 @@ struct create_job {
 	json_t *extra; /* body members set by the system (evidence); borrowed */
 	bool route;    /* route attacking addresses at once (escalated alerts) */
 	int64_t id;
-	struct cert_fail f;
+	struct auth_fail f;
 	struct err e;
 };
 
@@ -700,7 +667,7 @@ cert_incident_create_job(struct auth_ctx *x, const json_t *in, const char *sourc
 	if (d != AUTH_ALLOW)
 		return auth_refuse(d == AUTH_NOT_FOUND ? AUTH_FORBIDDEN : d, out);
 	if (store_write(x->st, create_write, &j, &j.e) != 0)
-		return cert_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "cert", out);
 	return reply_incident(x, j.id, 201, out);
 }
 
@@ -767,7 +734,7 @@ struct edit_job {
 	struct inc_input ii;
 	int64_t id;
 	bool del;
-	struct cert_fail f;
+	struct auth_fail f;
 	struct err e;
 };
 
@@ -778,13 +745,13 @@ edit_write(struct store_conn *c, void *arg)
 	struct cert_incident inc;
 	int rc = cert_incident_fetch(c, j->id, &inc, &j->e);
 	if (rc != 0)
-		return rc > 0 ? cert_fail_set(&j->f, 404, "not_found", "no such incident") : -1;
+		return rc > 0 ? auth_fail_set(&j->f, 404, "not_found", "no such incident") : -1;
 	char idtxt[32];
 	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)j->id);
 	if (j->del) {
 		if (inc.state != CERT_DRAFT) {
 			cert_incident_clear(&inc);
-			return cert_fail_set(&j->f, 409, "conflict",
+			return auth_fail_set(&j->f, 409, "conflict",
 			                     "only a draft can be deleted; this report is %s",
 			                     cert_state_name(inc.state));
 		}
@@ -802,7 +769,7 @@ edit_write(struct store_conn *c, void *arg)
 	if (inc.state != CERT_DRAFT && inc.state != CERT_RETURNED) {
 		enum cert_state was = inc.state;
 		cert_incident_clear(&inc);
-		return cert_fail_set(&j->f, 409, "conflict",
+		return auth_fail_set(&j->f, 409, "conflict",
 		                     "a %s report cannot be edited; only drafts and returned reports can",
 		                     cert_state_name(was));
 	}
@@ -891,7 +858,7 @@ edit_or_delete(struct auth_ctx *x, const char *ref, const json_t *in, bool del, 
 			return st;
 	}
 	if (store_write(x->st, edit_write, &j, &j.e) != 0)
-		return cert_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "cert", out);
 	if (del) {
 		*out = json_pack("{s:b}", "deleted", 1);
 		return 200;
@@ -1190,7 +1157,7 @@ cert_svc_incident_timeline(struct auth_ctx *x, const char *id, json_t **out)
 		while (store_step(s, &e) == STORE_ROW) {
 			json_t *detail = json_loads(store_col_text(s, 5), 0, NULL);
 			json_t *row = json_pack("{s:o,s:s,s:s,s:o,s:o,s:o}", "ts",
-			                        cert_time_json(store_col_int(s, 0)), "actor",
+			                        auth_time_json(store_col_int(s, 0)), "actor",
 			                        store_col_text(s, 1), "action", store_col_text(s, 2), "from",
 			                        store_col_null(s, 3) ? json_null()
 			                                             : json_string(store_col_text(s, 3)),

@@ -64,7 +64,6 @@ json_t *cert_incident_json(const struct cert_incident *inc, const struct cert_ru
 void cert_incident_ref(const struct cert_incident *inc, char *buf, size_t len);
 
 /* ms -> RFC 3339 string, or JSON null for 0. */
-json_t *cert_time_json(int64_t ms);
 /* Reads an optional RFC 3339 string member. 0 ok (ms 0 if absent or null),
  * -1 malformed. */
 int cert_json_time(const json_t *obj, const char *key, int64_t *ms);
@@ -161,14 +160,6 @@ int cert_delivery_start(struct cert *c, struct err *e);
 void cert_delivery_stop(struct cert *c);
 
 /* A small helper for error replies inside write jobs. */
-struct cert_fail {
-	int status;
-	char code[32];
-	char msg[256];
-};
-int cert_fail_set(struct cert_fail *f, int status, const char *code, const char *fmt, ...)
-	CIIP_PRINTF(4, 5);
 /* Turns a failed write into a reply: the job's own failure, or a 500. */
-int cert_fail_reply(const struct cert_fail *f, const struct err *e, json_t **out);
 
 #endif

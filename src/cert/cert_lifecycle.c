@@ -63,7 +63,7 @@ struct move_job {
 	const char *note;
 	const char *report;
 	int level;
-	struct cert_fail f;
+	struct auth_fail f;
 	struct err e;
 };
 
@@ -83,10 +83,10 @@ move_write(struct store_conn *c, void *arg)
 	struct cert_incident inc;
 	int rc = cert_incident_fetch(c, j->id, &inc, &j->e);
 	if (rc != 0)
-		return rc > 0 ? cert_fail_set(&j->f, 404, "not_found", "no such incident") : -1;
+		return rc > 0 ? auth_fail_set(&j->f, 404, "not_found", "no such incident") : -1;
 	int next = cert_move_apply(inc.state, j->move);
 	if (next < 0) {
-		rc = cert_fail_set(&j->f, 409, "invalid_transition", "cannot %s a report that is %s",
+		rc = auth_fail_set(&j->f, 409, "invalid_transition", "cannot %s a report that is %s",
 		                   cert_move_name(j->move), cert_state_name(inc.state));
 		cert_incident_clear(&inc);
 		return rc;
@@ -111,7 +111,7 @@ move_write(struct store_conn *c, void *arg)
 		if (cert_incident_check_complete(&inc, &why) != 0) {
 			const char *m = json_string_value(
 				json_object_get(json_object_get(why, "error"), "message"));
-			rc = cert_fail_set(&j->f, 422, "incomplete", "%s", m ? m : "incomplete report");
+			rc = auth_fail_set(&j->f, 422, "incomplete", "%s", m ? m : "incomplete report");
 			json_decref(why);
 			break;
 		}
@@ -140,7 +140,7 @@ move_write(struct store_conn *c, void *arg)
 		break;
 	case CERT_MOVE_RELEVEL: {
 		if (j->level == inc.level) {
-			rc = cert_fail_set(&j->f, 400, "bad_request", "the report is already level %d",
+			rc = auth_fail_set(&j->f, 400, "bad_request", "the report is already level %d",
 			                   inc.level);
 			break;
 		}
@@ -155,7 +155,7 @@ move_write(struct store_conn *c, void *arg)
 		cert_actor(j->who, by, sizeof(by));
 		json_array_append_new(changes, json_pack("{s:i,s:i,s:s,s:o,s:s}", "from", inc.level,
 		                                         "to", j->level, "reason", j->reason, "at",
-		                                         cert_time_json(now), "by", by));
+		                                         auth_time_json(now), "by", by));
 		inc.level = j->level;
 		/* The clocks that depend on the level and have not been met start
 		 * again from now; a report already forwarded must be forwarded
@@ -191,12 +191,12 @@ move_write(struct store_conn *c, void *arg)
 			cert_actor(j->who, by, sizeof(by));
 			json_object_set_new(inc.data, "investigation_report",
 			                    json_pack("{s:s,s:o,s:s}", "text", j->report, "submitted_at",
-			                              cert_time_json(now), "by", by));
+			                              auth_time_json(now), "by", by));
 			inc.report_at = now;
 		}
 		if (j->move == CERT_MOVE_CLOSE) {
 			if (json_object_get(inc.data, "investigation_report") == NULL) {
-				rc = cert_fail_set(&j->f, 422, "incomplete",
+				rc = auth_fail_set(&j->f, 422, "incomplete",
 				                   "closing needs the investigation and improvement report: "
 				                   "attach it with the report move or send "
 				                   "investigation_report");
@@ -318,6 +318,6 @@ cert_svc_incident_move(struct auth_ctx *x, const char *id, const char *move, con
 		return st;
 	cert_ctx_rules(x, &j.rules);
 	if (store_write(x->st, move_write, &j, &j.e) != 0)
-		return cert_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "cert", out);
 	return cert_svc_incident_get(x, id, out);
 }

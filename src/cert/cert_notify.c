@@ -29,9 +29,9 @@ notification_json(struct store_stmt *s)
 		"{s:I,s:I,s:s,s:s,s:s,s:o,s:o,s:o,s:o}", "id", (json_int_t)store_col_int(s, 0), "org_id",
 		(json_int_t)store_col_int(s, 1), "org", store_col_text(s, 2), "kind", store_col_text(s, 3),
 		"subject", store_col_text(s, 4), "payload", payload ? payload : json_object(),
-		"created_at", cert_time_json(store_col_int(s, 6)), "acked_at",
-		cert_time_json(store_col_null(s, 7) ? 0 : store_col_int(s, 7)), "delivered_at",
-		cert_time_json(store_col_null(s, 8) ? 0 : store_col_int(s, 8)));
+		"created_at", auth_time_json(store_col_int(s, 6)), "acked_at",
+		auth_time_json(store_col_null(s, 7) ? 0 : store_col_int(s, 7)), "delivered_at",
+		auth_time_json(store_col_null(s, 8) ? 0 : store_col_int(s, 8)));
 	json_object_set_new(o, "incident_id", store_col_null(s, 9) ? json_null()
 	                                                            : json_integer(store_col_int(s, 9)));
 	return o;
@@ -98,7 +98,7 @@ cert_svc_notification_list(struct auth_ctx *x, const json_t *query, json_t **out
 struct ack_job {
 	const struct auth_caller *who;
 	int64_t id;
-	struct cert_fail f;
+	struct auth_fail f;
 	struct err e;
 };
 
@@ -122,7 +122,7 @@ ack_write(struct store_conn *c, void *arg)
 	if (rc != STORE_DONE)
 		return -1;
 	if (store_changes(c) == 0)
-		return cert_fail_set(&j->f, 409, "conflict", "the notification was already acknowledged");
+		return auth_fail_set(&j->f, 409, "conflict", "the notification was already acknowledged");
 	char idtxt[32];
 	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)j->id);
 	return auth_audit_append(c, j->who, "notification.ack", "notification", idtxt, NULL, &j->e);
@@ -154,7 +154,7 @@ cert_svc_notification_ack(struct auth_ctx *x, const char *id, json_t **out)
 		return auth_refuse(d, out);
 	struct ack_job j = {.who = x->caller, .id = nid};
 	if (store_write(x->st, ack_write, &j, &j.e) != 0)
-		return cert_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "cert", out);
 	*out = json_pack("{s:I,s:b}", "id", (json_int_t)nid, "acked", 1);
 	return 200;
 }
@@ -206,8 +206,8 @@ cert_svc_outbox_list(struct auth_ctx *x, const json_t *query, json_t **out)
 			                    (json_int_t)store_col_int(s, 0), "incident_id",
 			                    (json_int_t)store_col_int(s, 1), "purpose", store_col_text(s, 2),
 			                    "stix_id", store_col_text(s, 3), "bundle", b ? b : json_null(),
-			                    "created_at", cert_time_json(store_col_int(s, 5)), "sent_at",
-			                    cert_time_json(store_col_null(s, 6) ? 0 : store_col_int(s, 6))));
+			                    "created_at", auth_time_json(store_col_int(s, 5)), "sent_at",
+			                    auth_time_json(store_col_null(s, 6) ? 0 : store_col_int(s, 6))));
 		}
 		store_finalize(s);
 	}
@@ -231,7 +231,7 @@ sent_write(struct store_conn *c, void *arg)
 	if (rc != STORE_DONE)
 		return -1;
 	if (store_changes(c) == 0)
-		return cert_fail_set(&j->f, 409, "conflict", "no unsent outbox entry %lld",
+		return auth_fail_set(&j->f, 409, "conflict", "no unsent outbox entry %lld",
 		                     (long long)j->id);
 	char idtxt[32];
 	snprintf(idtxt, sizeof(idtxt), "%lld", (long long)j->id);
@@ -250,7 +250,7 @@ cert_svc_outbox_sent(struct auth_ctx *x, const char *id, json_t **out)
 		return 404;
 	}
 	if (store_write(x->st, sent_write, &j, &j.e) != 0)
-		return cert_fail_reply(&j.f, &j.e, out);
+		return auth_fail_reply(&j.f, &j.e, "cert", out);
 	*out = json_pack("{s:I,s:b}", "id", (json_int_t)j.id, "sent", 1);
 	return 200;
 }

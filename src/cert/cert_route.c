@@ -201,7 +201,7 @@ cert_route_incident(struct store_conn *c, struct cert_incident *inc,
 		json_t *payload =
 			json_pack("{s:s,s:O,s:{s:s,s:s},s:i,s:o,s:s}", "ref", ref, "addresses", addrs,
 		              "classification", "class", inc->cls, "type", inc->type, "level",
-		              inc->level, "first_seen", cert_time_json(inc->occurred_at ? inc->occurred_at
+		              inc->level, "first_seen", auth_time_json(inc->occurred_at ? inc->occurred_at
 		                                                                        : inc->known_at),
 		              "reported_by", inc->org_name);
 		if (rc == 0)

@@ -198,6 +198,13 @@ int config_load_file(struct config *c, const char *path, struct err *err,
 /* Writes the effective configuration as YAML (for `ciipd --print-config`). */
 void config_dump(const struct config *c, struct buf *out);
 
+/* ---- sockets ---------------------------------------------------------- */
+
+/* A listening socket on a numeric "addr:port" ("[v6]:port"): type is
+ * SOCK_STREAM or SOCK_DGRAM. ipv6 and port_out (the port bound, useful with
+ * port 0) may be NULL. Returns the fd or -1 with e set. */
+int net_listen(const char *addr, int type, int backlog, bool *ipv6, int *port_out, struct err *e);
+
 /* ---- bounded queue ---------------------------------------------------- */
 
 /* A multi-producer, multi-consumer FIFO of pointers with a fixed capacity.

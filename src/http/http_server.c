@@ -518,49 +518,9 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 int
 http_server_bind(struct http_server *s, struct err *e)
 {
-	char host[256];
-	int port;
-	if (parse_hostport(s->o.listen, host, sizeof(host), &port) != 0) {
-		err_set(e, "bad listen address '%s'", s->o.listen);
+	int fd = net_listen(s->o.listen, SOCK_STREAM, 512, &s->ipv6, &s->port, e);
+	if (fd < 0)
 		return -1;
-	}
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	socklen_t slen;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		slen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		slen = sizeof(*sin6);
-		s->ipv6 = true;
-	} else {
-		err_set(e, "listen address '%s' is not a numeric IPv4 or IPv6 address", host);
-		return -1;
-	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0) {
-		err_set(e, "socket: %s", strerror(errno));
-		return -1;
-	}
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (s->ipv6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, slen) != 0 || listen(fd, 512) != 0) {
-		err_set(e, "cannot listen on %s: %s", s->o.listen, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	struct sockaddr_storage got;
-	socklen_t glen = sizeof(got);
-	if (getsockname(fd, (struct sockaddr *)&got, &glen) == 0)
-		s->port = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port
-		                                          : ((struct sockaddr_in *)&got)->sin_port);
 	s->listen_fd = fd;
 	return 0;
 }

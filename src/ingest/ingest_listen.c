@@ -58,52 +58,6 @@ struct ingest_listener {
 	_Atomic uint64_t refused_conns, handshake_failures;
 };
 
-static int
-make_socket(const char *addr, int type, struct err *e)
-{
-	char host[256];
-	int port;
-	if (parse_hostport(addr, host, sizeof(host), &port) != 0) {
-		err_set(e, "bad listen address '%s'", addr);
-		return -1;
-	}
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof(ss));
-	socklen_t slen;
-	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)port);
-		slen = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)port);
-		slen = sizeof(*sin6);
-	} else {
-		err_set(e, "'%s' is not a numeric address", host);
-		return -1;
-	}
-	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		err_set(e, "socket: %s", strerror(errno));
-		return -1;
-	}
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (type == SOCK_DGRAM) {
-		int rcv = 8 * 1024 * 1024;
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
-	}
-	if (bind(fd, (struct sockaddr *)&ss, slen) != 0 ||
-	    (type == SOCK_STREAM && listen(fd, 1024) != 0)) {
-		err_set(e, "cannot listen on %s: %s", addr, strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* Hands a buffer of complete lines to the pipeline (waits while full). */
 static void
 emit(struct ingest_listener *l, struct ingest_sensor *se, const char *data, size_t len,
@@ -483,7 +437,8 @@ ingest_listener_start(struct ingest *in, const char *kind, const char *addr,
 	}
 	l->maxconns = maxconns;
 	l->conns = xcalloc(maxconns + 1, sizeof(*l->conns));
-	l->fd = make_socket(addr, l->kind == L_SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM, e);
+	l->fd = net_listen(addr, l->kind == L_SYSLOG_UDP ? SOCK_DGRAM : SOCK_STREAM, 1024, NULL, NULL,
+	                   e);
 	if (l->fd < 0)
 		goto fail;
 	l->ep = epoll_create1(EPOLL_CLOEXEC);
