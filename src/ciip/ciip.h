@@ -62,5 +62,6 @@ int cmd_alert(struct cli *c, int argc, char **argv);
 int cmd_incident(struct cli *c, int argc, char **argv);
 int cmd_advisory(struct cli *c, int argc, char **argv);
 int cmd_intel(struct cli *c, int argc, char **argv);
+int cmd_pattern(struct cli *c, int argc, char **argv);
 
 #endif

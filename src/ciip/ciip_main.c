@@ -24,6 +24,7 @@ static const struct {
 	{"incident", cmd_incident, "incident reports: list, show, create, submit, review, close, ..."},
 	{"advisory", cmd_advisory, "advisories: list, inbox, create, submit, publish, reply, ..."},
 	{"intel", cmd_intel, "threat intel: import a bundle, export a collection, collections"},
+	{"pattern", cmd_pattern, "STIX patterns: check one, match one against observed-data"},
 };
 
 static void

@@ -357,6 +357,8 @@ struct builder {
 	size_t npa, pa_cap;
 	struct pend_rx *prx;
 	size_t nprx, prx_cap;
+	struct obs_scratch *scratch;
+	size_t obs_cap;
 	const char *why; /* why the current indicator is refused */
 	char whybuf[256];
 	uint32_t cur_lobs;
@@ -606,6 +608,16 @@ set_false(struct mlayer *L, uint32_t at, struct ana *a)
 	*a = (struct ana){.anch = true, .exact = true, .types = 0};
 }
 
+/* Labels of a domain name, capped at 63 ("" has one). */
+static unsigned
+labels(const char *s, size_t n)
+{
+	unsigned k = 1;
+	for (size_t i = 0; i < n; i++)
+		k += s[i] == '.';
+	return k > 63 ? 63 : k;
+}
+
 /* Compiles one comparison into nodes[at]. */
 static void
 compile_cmp(struct builder *b, uint32_t at, const struct stix_pattern_comparison *in,
@@ -747,9 +759,10 @@ compile_cmp(struct builder *b, uint32_t at, const struct stix_pattern_comparison
 		a->types = 0; /* anchored on nothing: it never holds */
 }
 
+/* Compiles a comparison-level node into nodes[at]. Recursion follows the
+ * parser's nesting, which STIX_PATTERN_MAX_DEPTH bounds. */
 static void
-compile_node(struct builder *b, uint32_t at, const struct stix_pattern_node *n, struct ana *a,
-             int depth)
+compile_node(struct builder *b, uint32_t at, const struct stix_pattern_node *n, struct ana *a)
 {
 	struct mlayer *L = b->L;
 	if (n->kind == STIX_PATTERN_COMPARISON) {
@@ -762,7 +775,7 @@ compile_node(struct builder *b, uint32_t at, const struct stix_pattern_node *n, 
 	L->nodes[at] = (struct mnode){.kind = and ? MN_AND : MN_OR, .n = (uint32_t)n->nkids, .off = kids};
 	struct ana *ka = xmalloc(n->nkids * sizeof(*ka));
 	for (size_t i = 0; i < n->nkids; i++)
-		compile_node(b, kids + (uint32_t)i, n->kids[i], &ka[i], depth + 1);
+		compile_node(b, kids + (uint32_t)i, n->kids[i], &ka[i]);
 	*a = (struct ana){.types = and ? ~0u : 0};
 	if (and) {
 		/* The cheapest anchored kid selects for all. */
@@ -845,16 +858,19 @@ sat_mul(uint32_t a, int64_t k)
 /* Converts the observation-level tree into onodes[at]; computes the
  * fewest and most events a binding of it holds, and whether it can hold
  * at all given which observation expressions can. */
+struct obs_scratch;
+static bool obs_possible(const struct obs_scratch *sc, size_t id);
+
 static void
 compile_otree(struct builder *b, uint32_t at, const struct stix_pattern_node *n,
-              const bool *possible, uint32_t *minsz, uint32_t *maxsz, bool *can)
+              const struct obs_scratch *possible, uint32_t *minsz, uint32_t *maxsz, bool *can)
 {
 	struct mlayer *L = b->L;
 	switch (n->kind) {
 	case STIX_PATTERN_OBSERVATION:
 		L->onodes[at] = (struct monode){.kind = MON_OBS, .off = (uint32_t)n->id};
 		*minsz = *maxsz = 1;
-		*can = possible[n->id];
+		*can = obs_possible(possible, n->id);
 		return;
 	case STIX_PATTERN_QUALIFIED: {
 		uint32_t kid = onode_alloc(L, 1);
@@ -943,11 +959,27 @@ monode_single(const struct mlayer *L, uint32_t node, uint64_t mask, int64_t ts_m
 
 /* ---- compiling one indicator ------------------------------------------------------ */
 
+/* What the builder notes per observation expression of one pattern. */
+struct obs_scratch {
+	const struct stix_pattern_node *node;
+	uint32_t root;  /* comparison tree, M_NONE when exact */
+	uint32_t types; /* object types to scan it for (not anchored) */
+	uint32_t gobs;  /* its index in the layer */
+	bool possible;  /* some event can satisfy it */
+	bool exact;
+};
+
+static bool
+obs_possible(const struct obs_scratch *sc, size_t id)
+{
+	return sc[id].possible;
+}
+
 static void
-collect_observations(const struct stix_pattern_node *n, const struct stix_pattern_node **obs)
+collect_observations(const struct stix_pattern_node *n, struct obs_scratch *obs)
 {
 	if (n->kind == STIX_PATTERN_OBSERVATION) {
-		obs[n->id] = n;
+		obs[n->id].node = n;
 		return;
 	}
 	for (size_t i = 0; i < n->nkids; i++)
@@ -1020,19 +1052,21 @@ builder_add(struct builder *b, const struct detect_indicator *in)
 	b->npa = b->nprx = 0;
 	size_t c0 = L->ncmps, n0 = L->nnodes, o0 = L->nonodes, q0 = L->nquals;
 	size_t nobs = p->n_observations;
-	const struct stix_pattern_node **obs = xcalloc(nobs, sizeof(*obs));
-	bool *possible = xcalloc(nobs, sizeof(*possible));
-	uint32_t *root = xcalloc(nobs, sizeof(*root));
-	bool *exact = xcalloc(nobs, sizeof(*exact));
-	uint32_t *types = xcalloc(nobs, sizeof(*types));
-	collect_observations(p->root, obs);
+	/* Per observation expression, in the builder's reused scratch. */
+	if (nobs > b->obs_cap) {
+		b->obs_cap = nobs * 2;
+		b->scratch = xrealloc(b->scratch, b->obs_cap * sizeof(*b->scratch));
+	}
+	memset(b->scratch, 0, nobs * sizeof(*b->scratch));
+	struct obs_scratch *sc = b->scratch;
+	collect_observations(p->root, sc);
 	for (size_t i = 0; i < nobs && b->why == NULL; i++) {
 		b->cur_lobs = (uint32_t)i;
 		size_t cn0 = L->nnodes, cc0 = L->ncmps, rx0 = b->nprx;
 		b->ncand = 0;
 		uint32_t at = node_alloc(L, 1);
 		struct ana a;
-		compile_node(b, at, obs[i]->kids[0], &a, 0);
+		compile_node(b, at, sc[i].node->kids[0], &a);
 		if (b->why != NULL)
 			break;
 		if (a.types == 0) {
@@ -1044,10 +1078,10 @@ builder_add(struct builder *b, const struct detect_indicator *in)
 		}
 		if (a.a1 - a.a0 > DETECT_MATCH_MAX_ANCHORS)
 			a.anch = false;
-		possible[i] = true;
-		types[i] = a.anch ? 0 : a.types;
-		exact[i] = a.anch && a.exact;
-		root[i] = exact[i] ? M_NONE : at;
+		sc[i].possible = true;
+		sc[i].types = a.anch ? 0 : a.types;
+		sc[i].exact = a.anch && a.exact;
+		sc[i].root = sc[i].exact ? M_NONE : at;
 		if (a.anch) {
 			for (uint32_t k = a.a0; k < a.a1; k++) {
 				struct pend_anchor pa = b->cand[k];
@@ -1058,7 +1092,7 @@ builder_add(struct builder *b, const struct detect_indicator *in)
 				b->pa[b->npa++] = pa;
 			}
 		}
-		if (exact[i]) {
+		if (sc[i].exact) {
 			/* A hit proves it: the tree is not needed. */
 			L->nnodes = cn0;
 			L->ncmps = cc0;
@@ -1076,7 +1110,7 @@ builder_add(struct builder *b, const struct detect_indicator *in)
 	}
 	if (b->why == NULL) {
 		otree = onode_alloc(L, 1);
-		compile_otree(b, otree, p->root, possible, &minsz, &maxsz, &can);
+		compile_otree(b, otree, p->root, sc, &minsz, &maxsz, &can);
 		/* Observation sets are 64-bit masks, histories at most 64 events. */
 		if (can && maxsz > 1 && nobs > 64)
 			b->why = "a multi-observation pattern with more than 64 observation expressions";
@@ -1120,61 +1154,55 @@ builder_add(struct builder *b, const struct detect_indicator *in)
 	} else if (any) {
 		mi->flags |= MIND_ANY;
 	}
-	uint32_t *gobs = xcalloc(nobs, sizeof(*gobs));
 	for (size_t i = 0; i < nobs; i++) {
-		gobs[i] = M_NONE;
-		if (!possible[i])
+		sc[i].gobs = M_NONE;
+		if (!sc[i].possible)
 			continue;
 		VEC_GROW(L->obs, L->nobs, L->obs_cap);
-		gobs[i] = (uint32_t)L->nobs;
+		sc[i].gobs = (uint32_t)L->nobs;
 		L->obs[L->nobs++] = (struct mobs){
 		    .ind = ind,
-		    .root = root[i],
+		    .root = sc[i].root,
 		    .id = (uint16_t)(i > 65535 ? 65535 : i),
-		    .flags = exact[i] ? MOBS_EXACT : 0,
+		    .flags = sc[i].exact ? MOBS_EXACT : 0,
 		};
 		b->st.observations++;
-		if (types[i] != 0)
+		if (sc[i].types != 0)
 			b->st.scanned++;
 		for (unsigned t = 1; t < MO_COUNT; t++) {
-			if ((types[i] >> t) & 1) {
+			if ((sc[i].types >> t) & 1) {
 				VEC_GROW(L->scan[t], L->nscan[t], L->scan_cap[t]);
-				L->scan[t][L->nscan[t]++] = gobs[i];
+				L->scan[t][L->nscan[t]++] = sc[i].gobs;
 			}
 		}
 	}
 	for (size_t k = 0; k < b->nprx; k++) {
 		struct pend_rx *x = &b->prx[k];
 		uint32_t rid = mhs_add(&L->hs, x->rx, x->len, MHS_FLAGS, x->field, ind,
-		                       x->anchor ? gobs[x->lobs] : M_NONE, x->obj);
+		                       x->anchor ? sc[x->lobs].gobs : M_NONE, x->obj);
 		if (x->cmp != M_NONE)
 			L->cmps[x->cmp].rx = rid;
-		/* Re-point anchors that named the pending index. */
-		for (size_t j = 0; j < b->npa; j++) {
-			if (b->pa[j].kind == PA_RX && b->pa[j].rx == k)
-				b->pa[j].rx = rid | 0x80000000u;
-		}
 	}
 	for (size_t j = 0; j < b->npa; j++) {
 		const struct pend_anchor *a = &b->pa[j];
-		struct mpost post = {.obs = gobs[a->lobs], .field = a->field, .obj = a->obj};
+		struct mpost post = {
+		    .obs = sc[a->lobs].gobs,
+		    .ind = ind,
+		    .id = (uint16_t)(a->lobs | (sc[a->lobs].exact ? MPOST_EXACT : 0)),
+		    .field = a->field,
+		    .obj = a->obj,
+		};
 		if (a->kind == PA_HASH) {
 			mhash_add(&L->hash, (enum mspace)a->vs, a->key, a->len, post);
 			if (a->vs == MS_SUFFIX)
-				L->has_suffix = true;
+				L->suffix_labels |= 1ull << labels((const char *)a->key, a->len);
 		} else if (a->kind == PA_NET) {
 			mnet_add(&L->net, a->family, a->addr, a->prefix, post);
 		}
 	}
 	keep_literals(b, c0);
-	free(gobs);
 	b->st.active++;
 out:
-	free(obs);
-	free(possible);
-	free(root);
-	free(exact);
-	free(types);
 	stix_pattern_free(p);
 }
 
@@ -1196,8 +1224,10 @@ builder_clear(struct builder *b)
 	free(b->cand);
 	free(b->pa);
 	free(b->prx);
+	free(b->scratch);
 	b->cand = b->pa = NULL;
 	b->prx = NULL;
+	b->scratch = NULL;
 }
 
 static void layer_free(struct mlayer *L);
@@ -1241,6 +1271,10 @@ builder_finish(struct builder *b, int64_t t0_ns, struct err *e)
 	}
 	mhash_finish(&L->hash);
 	mnet_finish(&L->net);
+	L->obs = mhuge_move(L->obs, L->nobs * sizeof(*L->obs));
+	L->obs_cap = L->nobs;
+	L->inds = mhuge_move(L->inds, L->ninds * sizeof(*L->inds));
+	L->inds_cap = L->ninds;
 	b->st.keys = L->hash.n;
 	b->st.cidrs = L->net.nnodes;
 	b->st.regexes = L->hs.n;
@@ -1338,6 +1372,7 @@ detect_matcher_build(const struct detect_indicator *ind, size_t n, int64_t now_m
                      struct detect_matcher_stats *st, struct err *e)
 {
 	struct mbuild *mb = mbuild_new(now_ms);
+	mhash_reserve(&mb->b.L->hash, n);
 	for (size_t i = 0; i < n; i++)
 		mbuild_add(mb, &ind[i]);
 	return mbuild_finish(mb, false, st, e);
@@ -1490,7 +1525,10 @@ struct mctx {
 	struct detect_match_state *st;
 	struct mevent *me;
 	unsigned layer;
+	bool scanned; /* the layer's regexes have run over the event */
 };
+
+static void scan_regexes(struct mctx *c);
 
 static bool
 rx_hit(const struct mctx *c, unsigned val, uint32_t id)
@@ -1824,15 +1862,25 @@ consider(const struct mctx *c, uint32_t obs, unsigned slot)
 	touch(c, o->ind, o->id);
 }
 
+/* An index hit: exact expressions touch their indicator straight away. */
+static void
+consider_post(const struct mctx *c, const struct mpost *p, unsigned slot)
+{
+	if (p->id & MPOST_EXACT)
+		touch(c, p->ind, p->id & ~MPOST_EXACT);
+	else
+		consider(c, p->obs, slot);
+}
+
 static void
 dispatch(const struct mctx *c, const struct mpost *p, uint32_t n, const struct mval *v)
 {
 	uint8_t obj = c->me->slot[v->slot].obj;
 	for (uint32_t i = 0; i < n; i++) {
 		if (p[i].field == v->field && p[i].obj == obj)
-			consider(c, p[i].obs, v->slot);
+			consider_post(c, &p[i], v->slot);
 		else if (p[i].field == v->alias_field && v->alias_field != MF_NONE)
-			consider(c, p[i].obs, v->alias_slot);
+			consider_post(c, &p[i], v->alias_slot);
 	}
 }
 
@@ -1859,8 +1907,11 @@ struct probes {
 };
 
 static void
-probes_run(const struct mctx *c, struct probes *pr)
+probes_run(struct mctx *c, struct probes *pr)
 {
+	/* Residual tests of what the probes find read the regex hits. */
+	if (!c->scanned)
+		scan_regexes(c);
 	const struct mhash *h = &c->L->hash;
 	unsigned pos[MPROBE_MAX], np = 0;
 	for (unsigned i = 0; i < pr->n; i++) {
@@ -1880,7 +1931,7 @@ probes_run(const struct mctx *c, struct probes *pr)
 }
 
 static void
-probe(const struct mctx *c, struct probes *pr, enum mspace vs, const void *key, size_t len,
+probe(struct mctx *c, struct probes *pr, enum mspace vs, const void *key, size_t len,
       unsigned val)
 {
 	if (pr->n == MPROBE_MAX)
@@ -1916,90 +1967,113 @@ on_rx(unsigned int id, unsigned long long from, unsigned long long to, unsigned 
 	return 0;
 }
 
+/* Runs the layer's Vectorscan databases over the event's text values. */
+static void
+scan_regexes(struct mctx *c)
+{
+	const struct mlayer *L = c->L;
+	struct mevent *me = c->me;
+	struct detect_match_state *st = c->st;
+	c->scanned = true;
+	st->nrx = 0;
+	if (L->hs.n == 0)
+		return;
+	for (unsigned i = 0; i < me->nvals; i++) {
+		struct mval *v = &me->val[i];
+		hs_database_t *db = L->hs.db[v->field];
+		if (db == NULL || v->kind == MK_INT)
+			continue;
+		if (!mval_utf8(me, v)) {
+			st->stats.skipped_values++;
+			continue;
+		}
+		uint32_t len = 0;
+		const char *s = mval_text(me, v, &len);
+		struct rxctx x = {.st = st, .val = i};
+		(void)hs_scan(db, len ? s : "", len, 0, st->scratch, on_rx, &x);
+	}
+}
+
 static void
 layer_match(struct mctx *c)
 {
 	const struct mlayer *L = c->L;
 	struct mevent *me = c->me;
 	struct detect_match_state *st = c->st;
-	/* Regexes first: residual tests read their hits. */
+	c->scanned = false;
 	st->nrx = 0;
-	if (L->hs.n > 0) {
-		for (unsigned i = 0; i < me->nvals; i++) {
-			struct mval *v = &me->val[i];
-			hs_database_t *db = L->hs.db[v->field];
-			if (db == NULL || v->kind == MK_INT)
-				continue;
-			if (!mval_utf8(me, v)) {
-				st->stats.skipped_values++;
-				continue;
-			}
-			uint32_t len = 0;
-			const char *s = mval_text(me, v, &len);
-			struct rxctx x = {.st = st, .val = i};
-			(void)hs_scan(db, len ? s : "", len, 0, st->scratch, on_rx, &x);
-		}
-		size_t nrx = st->nrx;
-		for (size_t k = 0; k < nrx; k++) {
-			const struct mhs_pat *p = &L->hs.pat[st->rx[k].id];
-			const struct mval *v = &me->val[st->rx[k].val];
-			if (p->anchor != M_NONE && p->obj == me->slot[v->slot].obj)
-				consider(c, p->anchor, v->slot);
-		}
-	}
+	/* Hash every key and prefetch its filter line; the regex scan and the
+	 * CIDR lookups below run while those lines arrive. */
 	const struct mhash *h = &L->hash;
-	bool nets = L->net.nnodes > 0;
 	struct probes pr;
 	pr.n = 0;
-	if (h->n > 0 || nets) {
+	for (unsigned i = 0; i < me->nvals && h->n > 0; i++) {
+		const struct mval *v = &me->val[i];
+		if (!v->probe)
+			continue;
+		switch ((enum mfield)v->field) {
+		case MF_IP_VALUE:
+			if (h->spaces & (1u << MS_IP)) {
+				uint8_t key[17];
+				key[0] = v->ip->family;
+				memcpy(key + 1, v->ip->a, 16);
+				probe(c, &pr, MS_IP, key, sizeof(key), i);
+			}
+			if (L->net.nnodes > 0)
+				mnet_prefetch(&L->net, v->ip);
+			break;
+		case MF_DOMAIN_VALUE:
+			if (h->spaces & (1u << MS_DOMAIN))
+				probe(c, &pr, MS_DOMAIN, v->s, v->len, i);
+			if (L->suffix_labels != 0) {
+				/* Parents with as many labels as some suffix has. */
+				unsigned n = labels(v->s, v->len);
+				for (uint32_t k = 0; k < v->len; k++) {
+					if (v->s[k] != '.')
+						continue;
+					n--;
+					if ((L->suffix_labels >> n) & 1)
+						probe(c, &pr, MS_SUFFIX, v->s + k + 1, v->len - k - 1, i);
+				}
+			}
+			break;
+		case MF_EMAIL_VALUE:
+			if (h->spaces & (1u << MS_EMAIL))
+				probe(c, &pr, MS_EMAIL, v->s, v->len, i);
+			break;
+		default:
+			if (!mhash_has_field(h, v->field))
+				break;
+			if (v->kind == MK_INT)
+				probe(c, &pr, space_of(v->field), &v->i, sizeof(v->i), i);
+			else
+				probe(c, &pr, space_of(v->field), v->s, v->len, i);
+			break;
+		}
+	}
+	if (!c->scanned)
+		scan_regexes(c);
+	if (L->net.nnodes > 0) {
 		for (unsigned i = 0; i < me->nvals; i++) {
 			const struct mval *v = &me->val[i];
-			if (!v->probe)
+			if (v->field != MF_IP_VALUE)
 				continue;
-			switch ((enum mfield)v->field) {
-			case MF_IP_VALUE: {
-				if (h->spaces & (1u << MS_IP)) {
-					uint8_t key[17];
-					key[0] = v->ip->family;
-					memcpy(key + 1, v->ip->a, 16);
-					probe(c, &pr, MS_IP, key, sizeof(key), i);
-				}
-				if (!nets)
-					break;
-				for (uint32_t nd = mnet_lookup(&L->net, v->ip); nd != M_NONE;
-				     nd = L->net.nodes[nd].parent) {
-					const struct mnet_node *node = &L->net.nodes[nd];
-					dispatch(c, L->net.post + node->post, node->npost, v);
-				}
-				break;
-			}
-			case MF_DOMAIN_VALUE:
-				if (h->spaces & (1u << MS_DOMAIN))
-					probe(c, &pr, MS_DOMAIN, v->s, v->len, i);
-				if (L->has_suffix) {
-					for (uint32_t k = 0; k < v->len; k++) {
-						if (v->s[k] == '.')
-							probe(c, &pr, MS_SUFFIX, v->s + k + 1, v->len - k - 1, i);
-					}
-				}
-				break;
-			case MF_EMAIL_VALUE:
-				if (h->spaces & (1u << MS_EMAIL))
-					probe(c, &pr, MS_EMAIL, v->s, v->len, i);
-				break;
-			default:
-				if (!mhash_has_field(h, v->field))
-					break;
-				if (v->kind == MK_INT)
-					probe(c, &pr, space_of(v->field), &v->i, sizeof(v->i), i);
-				else
-					probe(c, &pr, space_of(v->field), v->s, v->len, i);
-				break;
+			for (uint32_t nd = mnet_lookup(&L->net, v->ip); nd != M_NONE;
+			     nd = L->net.nodes[nd].parent) {
+				const struct mnet_node *node = &L->net.nodes[nd];
+				dispatch(c, L->net.post + node->post, node->npost, v);
 			}
 		}
-		if (h->n > 0)
-			probes_run(c, &pr);
 	}
+	size_t nrx = st->nrx;
+	for (size_t k = 0; k < nrx; k++) {
+		const struct mhs_pat *p = &L->hs.pat[st->rx[k].id];
+		const struct mval *v = &me->val[st->rx[k].val];
+		if (p->anchor != M_NONE && p->obj == me->slot[v->slot].obj)
+			consider(c, p->anchor, v->slot);
+	}
+	if (pr.n > 0)
+		probes_run(c, &pr);
 	for (unsigned s = 0; s < me->nslots; s++) {
 		uint8_t obj = me->slot[s].obj;
 		for (size_t k = 0; k < L->nscan[obj]; k++)

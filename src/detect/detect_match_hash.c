@@ -16,13 +16,30 @@
 
 #include <assert.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 #define BLOOM_BITS_PER_KEY 12
 
-static void
-grow(struct mhash *h)
+#define HUGE_PAGE (2u << 20)
+
+void *
+mhuge_move(void *p, size_t n)
 {
-	size_t ncap = h->cap ? h->cap * 2 : 1024;
+	if (p == NULL || n < HUGE_PAGE / 2)
+		return p;
+	size_t rounded = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
+	void *q = aligned_alloc(HUGE_PAGE, rounded);
+	if (q == NULL)
+		return p;
+	(void)madvise(q, rounded, MADV_HUGEPAGE); /* advice: fine if refused */
+	memcpy(q, p, n);
+	free(p);
+	return q;
+}
+
+static void
+rehash(struct mhash *h, size_t ncap)
+{
 	struct mhash_slot *ns = xcalloc(ncap, sizeof(*ns));
 	for (size_t i = 0; i < h->cap; i++) {
 		const struct mhash_slot *s = &h->slots[i];
@@ -36,6 +53,27 @@ grow(struct mhash *h)
 	free(h->slots);
 	h->slots = ns;
 	h->cap = ncap;
+}
+
+static void
+grow(struct mhash *h)
+{
+	rehash(h, h->cap ? h->cap * 2 : 1024);
+}
+
+void
+mhash_reserve(struct mhash *h, size_t nkeys)
+{
+	size_t cap = 1024;
+	while (cap < nkeys * 2)
+		cap *= 2;
+	if (cap > h->cap)
+		rehash(h, cap);
+	if (nkeys > h->post_cap) {
+		h->post_cap = nkeys;
+		h->post = xrealloc(h->post, h->post_cap * sizeof(*h->post));
+		h->next = xrealloc(h->next, h->post_cap * sizeof(*h->next));
+	}
 }
 
 void
@@ -74,6 +112,7 @@ mhash_add(struct mhash *h, enum mspace vs, const void *key, size_t len, struct m
 		const struct mpost *last = &h->post[s->post];
 		if (last->obs == p.obs && last->field == p.field && last->obj == p.obj)
 			return;
+		assert(h->next != NULL); /* not finished */
 	}
 	if (h->npost == h->post_cap) {
 		h->post_cap = h->post_cap ? h->post_cap * 2 : 1024;
@@ -110,26 +149,40 @@ mhash_finish(struct mhash *h)
 		h->next = NULL;
 		return;
 	}
-	/* Lay each chain out contiguously; chains run newest first. */
-	struct mpost *np = xmalloc((h->npost ? h->npost : 1) * sizeof(*np));
-	size_t k = 0;
+	/* One record per key: its bytes, then its postings (in insertion
+	 * order; chains run newest first), 4-byte aligned. */
+	size_t total = 0;
+	for (size_t i = 0; i < h->cap; i++) {
+		const struct mhash_slot *s = &h->slots[i];
+		if (s->npost != 0)
+			total += ((s->klen & 0xffffff) + 3u) / 4 * 4 + s->npost * sizeof(struct mpost);
+	}
+	uint8_t *rec = xmalloc(total ? total : 1);
+	size_t at = 0;
 	for (size_t i = 0; i < h->cap; i++) {
 		struct mhash_slot *s = &h->slots[i];
 		if (s->npost == 0)
 			continue;
-		size_t at = k + s->npost;
+		size_t len = s->klen & 0xffffff;
+		memcpy(rec + at, h->keys + s->koff, len);
+		s->koff = (uint32_t)at;
+		at += (len + 3) / 4 * 4;
+		struct mpost *dst = (struct mpost *)(void *)(rec + at);
+		size_t k = s->npost;
 		for (uint32_t p = s->post; p != M_NONE; p = h->next[p])
-			np[--at] = h->post[p];
-		s->post = (uint32_t)k;
-		k += s->npost;
+			dst[--k] = h->post[p];
+		s->post = (uint32_t)at;
+		at += s->npost * sizeof(struct mpost);
 	}
+	assert(at == total && total < UINT32_MAX);
+	free(h->keys);
 	free(h->post);
 	free(h->next);
 	h->next = NULL;
-	h->post = np;
-	h->post_cap = h->npost;
-	h->keys = xrealloc(h->keys, h->keys_len ? h->keys_len : 1);
-	h->keys_cap = h->keys_len;
+	h->post = NULL;
+	h->post_cap = 0;
+	h->keys = rec;
+	h->keys_len = h->keys_cap = total;
 	h->bloom_blocks = (h->n * BLOOM_BITS_PER_KEY + 511) / 512;
 	h->bloom = aligned_alloc(64, h->bloom_blocks * 64);
 	if (h->bloom == NULL)
@@ -139,6 +192,9 @@ mhash_finish(struct mhash *h)
 		if (h->slots[i].npost != 0)
 			bloom_set(h, h->slots[i].h);
 	}
+	h->bloom = mhuge_move(h->bloom, h->bloom_blocks * 64);
+	h->slots = mhuge_move(h->slots, h->cap * sizeof(*h->slots));
+	h->keys = mhuge_move(h->keys, h->keys_len);
 }
 
 void

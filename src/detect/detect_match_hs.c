@@ -11,8 +11,10 @@
  */
 #include "detect/detect_match_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 uint32_t
 mhs_add(struct mhs *h, const char *rx, size_t len, unsigned flags, enum mfield f, uint32_t ind,
@@ -48,21 +50,38 @@ mhs_check(const char *rx, unsigned flags, char *why, size_t len)
 	return true;
 }
 
+/* A regex Vectorscan refused, reported after the threads are joined. */
+struct refusal {
+	uint32_t ind;
+	char why[256];
+};
+
+/* One property's database, compiled by one thread. */
+struct job {
+	struct mhs *h;
+	unsigned f;
+	struct refusal *bad;
+	size_t nbad;
+	char error[512];
+	int rc;
+	size_t bytes;
+};
+
 /* Compiles the regexes of one property; drops the ones Vectorscan refuses
- * (telling fail) and tries again. */
-static int
-compile_field(struct mhs *h, unsigned f, void (*fail)(void *, uint32_t, const char *), void *arg,
-              struct err *e)
+ * and tries again. Touches only its own patterns and database. */
+static void *
+compile_field(void *arg)
 {
+	struct job *j = arg;
+	struct mhs *h = j->h;
+	unsigned f = j->f;
 	size_t n = 0;
 	for (size_t i = 0; i < h->n; i++)
 		n += h->pat[i].field == f && h->pat[i].rx != NULL;
-	if (n == 0)
-		return 0;
-	const char **rx = xmalloc(n * sizeof(*rx));
-	unsigned *flags = xmalloc(n * sizeof(*flags));
-	unsigned *ids = xmalloc(n * sizeof(*ids));
-	int rc = -1;
+	const char **rx = xmalloc((n ? n : 1) * sizeof(*rx));
+	unsigned *flags = xmalloc((n ? n : 1) * sizeof(*flags));
+	unsigned *ids = xmalloc((n ? n : 1) * sizeof(*ids));
+	j->rc = -1;
 	for (;;) {
 		size_t k = 0;
 		for (size_t i = 0; i < h->n; i++) {
@@ -74,7 +93,7 @@ compile_field(struct mhs *h, unsigned f, void (*fail)(void *, uint32_t, const ch
 			k++;
 		}
 		if (k == 0) {
-			rc = 0;
+			j->rc = 0;
 			break;
 		}
 		hs_compile_error_t *cerr = NULL;
@@ -84,44 +103,85 @@ compile_field(struct mhs *h, unsigned f, void (*fail)(void *, uint32_t, const ch
 			hs_free_compile_error(cerr);
 			size_t sz = 0;
 			if (hs_database_size(h->db[f], &sz) == HS_SUCCESS)
-				h->bytes += sz;
-			rc = 0;
+				j->bytes = sz;
+			j->rc = 0;
 			break;
 		}
 		if (cerr == NULL || cerr->expression < 0 || (size_t)cerr->expression >= k) {
-			err_set(e, "cannot build the Vectorscan database for %s: %s", mfield_path(f),
-			        cerr && cerr->message ? cerr->message : "compile failed");
+			snprintf(j->error, sizeof(j->error),
+			         "cannot build the Vectorscan database for %s: %.400s", mfield_path(f),
+			         cerr && cerr->message ? cerr->message : "compile failed");
 			hs_free_compile_error(cerr);
 			break;
 		}
 		struct mhs_pat *bad = &h->pat[ids[cerr->expression]];
-		char why[256];
-		snprintf(why, sizeof(why), "regex not supported by Vectorscan: %s", cerr->message);
+		j->bad = xrealloc(j->bad, (j->nbad + 1) * sizeof(*j->bad));
+		j->bad[j->nbad].ind = bad->ind;
+		snprintf(j->bad[j->nbad].why, sizeof(j->bad[j->nbad].why),
+		         "regex not supported by Vectorscan: %.200s", cerr->message);
+		j->nbad++;
 		hs_free_compile_error(cerr);
-		fail(arg, bad->ind, why);
 		free(bad->rx);
 		bad->rx = NULL;
 	}
 	free(rx);
 	free(flags);
 	free(ids);
-	return rc;
+	return NULL;
 }
 
+/*
+ * The databases of different properties are independent, so they compile
+ * on as many threads as there are cores: a few thousand regexes take
+ * seconds, most of a large build.
+ */
 int
 mhs_compile(struct mhs *h, void (*fail)(void *arg, uint32_t ind, const char *why), void *arg,
             struct err *e)
 {
+	struct job jobs[MF_COUNT];
+	unsigned njobs = 0;
 	for (unsigned f = 0; f < MF_COUNT; f++) {
-		if (compile_field(h, f, fail, arg, e) != 0)
-			return -1;
+		bool any = false;
+		for (size_t i = 0; i < h->n && !any; i++)
+			any = h->pat[i].field == f;
+		if (any)
+			jobs[njobs++] = (struct job){.h = h, .f = f};
+	}
+	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned width = cores > 1 ? (unsigned)cores : 1;
+	for (unsigned start = 0; start < njobs; start += width) {
+		pthread_t t[MF_COUNT];
+		bool started[MF_COUNT] = {false};
+		unsigned end = start + width < njobs ? start + width : njobs;
+		/* The first job of a round runs here; the others on threads. */
+		for (unsigned k = start + 1; k < end; k++)
+			started[k] = pthread_create(&t[k], NULL, compile_field, &jobs[k]) == 0;
+		compile_field(&jobs[start]);
+		for (unsigned k = start + 1; k < end; k++) {
+			if (started[k])
+				pthread_join(t[k], NULL);
+			else
+				compile_field(&jobs[k]);
+		}
+	}
+	int rc = 0;
+	for (unsigned k = 0; k < njobs; k++) {
+		for (size_t b = 0; b < jobs[k].nbad; b++)
+			fail(arg, jobs[k].bad[b].ind, jobs[k].bad[b].why);
+		free(jobs[k].bad);
+		h->bytes += jobs[k].bytes;
+		if (jobs[k].rc != 0 && rc == 0) {
+			err_set(e, "%s", jobs[k].error);
+			rc = -1;
+		}
 	}
 	/* The texts are not needed any more. */
 	for (size_t i = 0; i < h->n; i++) {
 		free(h->pat[i].rx);
 		h->pat[i].rx = NULL;
 	}
-	return 0;
+	return rc;
 }
 
 void

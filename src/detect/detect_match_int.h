@@ -168,6 +168,11 @@ const char *mnorm_apply(enum mnorm how, const char *s, size_t n, char *buf, size
                         size_t *outlen);
 bool mutf8_valid(const char *s, size_t n);
 
+/* Moves a large read-mostly array to 2 MB pages (where the kernel grants
+ * them): random lookups then miss the TLB far less. Returns the new
+ * pointer (p itself when small); p is freed. */
+void *mhuge_move(void *p, size_t n);
+
 /* ---- hashing -------------------------------------------------------------- */
 
 static inline uint64_t
@@ -230,10 +235,12 @@ mh_hash(const void *key, size_t len, uint64_t seed)
  * property of one object type. */
 struct mpost {
 	uint32_t obs;
+	uint32_t ind; /* obs's indicator and id, so that an exact hit reads no more */
+	uint16_t id;  /* | MPOST_EXACT */
 	uint8_t field;
 	uint8_t obj;
-	uint16_t pad;
 };
+#define MPOST_EXACT 0x8000u
 
 struct mhash_slot {
 	uint64_t h;
@@ -247,10 +254,13 @@ struct mhash {
 	struct mhash_slot *slots;
 	size_t cap; /* power of two, 0 when empty */
 	size_t n;
+	/* Building: key bytes, and postings chained through next[]. Finished:
+	 * one record per key in keys, its bytes then its postings, so that the
+	 * line that confirms the key usually holds what it leads to. */
 	uint8_t *keys;
 	size_t keys_len, keys_cap;
 	struct mpost *post;
-	uint32_t *next; /* build only: posting chains */
+	uint32_t *next;
 	size_t npost, post_cap;
 	uint64_t *bloom; /* blocks of 8 words */
 	size_t bloom_blocks;
@@ -259,6 +269,8 @@ struct mhash {
 };
 
 void mhash_add(struct mhash *h, enum mspace vs, const void *key, size_t len, struct mpost p);
+/* Sizes the table for about nkeys keys up front (a build knows its input). */
+void mhash_reserve(struct mhash *h, size_t nkeys);
 void mhash_finish(struct mhash *h);
 void mhash_free(struct mhash *h);
 size_t mhash_bytes(const struct mhash *h);
@@ -304,7 +316,7 @@ mhash_find_slot(const struct mhash *h, enum mspace vs, const void *key, size_t l
 			return NULL;
 		if (s->h == hv && s->klen == kl && memcmp(h->keys + s->koff, key, len) == 0) {
 			*n = s->npost;
-			return h->post + s->post;
+			return (const struct mpost *)(const void *)(h->keys + s->post);
 		}
 		i = (i + 1) & (h->cap - 1);
 	}
@@ -334,12 +346,24 @@ struct mnet_node {
 	uint32_t npost;
 };
 
+/* An IPv4 interval: 8 bytes, so that the table is a quarter of the IPv6
+ * one and the node sits on the line the search ends on. */
+struct mnet_iv4 {
+	uint32_t start;
+	uint32_t node;
+};
+
 struct mnet_table {
 	size_t n;
-	unsigned __int128 *start; /* elementary intervals, ascending, start[0] = 0 */
-	uint32_t *node;           /* innermost block over [start[i], start[i+1]) */
+	unsigned __int128 *start; /* IPv6: elementary intervals, ascending, start[0] = 0 */
+	uint32_t *node;           /* IPv6: innermost block over [start[i], start[i+1]) */
+	struct mnet_iv4 *iv4;     /* IPv4: both, in one array */
 	uint32_t *jump;           /* 2^bits + 1 entries: first interval at or after the top bits */
 	unsigned bits;
+	/* A bit per /fbits prefix (IPv4) or per hash of the /32 (IPv6) that
+	 * some block touches; NULL when an IPv6 block is shorter than /32. */
+	uint64_t *filter;
+	unsigned fbits;
 };
 
 struct mnet_in;
@@ -361,6 +385,8 @@ void mnet_free(struct mnet *nt);
 size_t mnet_bytes(const struct mnet *nt);
 /* The innermost block holding ip, or M_NONE; walk up with nodes[].parent. */
 uint32_t mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip);
+/* Starts loading what mnet_lookup(ip) reads first. */
+void mnet_prefetch(const struct mnet *nt, const struct ingest_ip *ip);
 
 /* ---- Vectorscan (detect_match_hs.c) -------------------------------------------- */
 
@@ -508,7 +534,7 @@ struct mlayer {
 	struct mhash hash;
 	struct mnet net;
 	struct mhs hs;
-	bool has_suffix;
+	uint64_t suffix_labels; /* bit n: some LIKE '%.x' has an x of n labels */
 	struct detect_matcher_stats st;
 	/* delta layers keep their input to rebuild it on the next update */
 	struct detect_indicator *src;

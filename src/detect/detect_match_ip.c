@@ -12,13 +12,68 @@
  * addresses live in the hash index, not here.
  *
  * Addresses are 128-bit keys; an IPv4 address sits in the top 32 bits so
- * that the jump table works the same for both families.
+ * that the jump table works the same for both families (its intervals are
+ * then stored as 32-bit starts). In front, a bitmap of the prefixes any
+ * block touches answers most lookups with one bit.
  */
 #include "detect/detect_match_int.h"
 
 #include <stdlib.h>
 
 typedef unsigned __int128 u128;
+
+struct blk {
+	u128 start, end;
+	uint32_t id;
+};
+
+/* IPv4: a bit per /bits prefix, bits from 16 to 24 so that about one bit
+ * in thirty is set by a small block (8 KB to 2 MB); IPv6: a bit per hash
+ * of the /32 into as many bits. */
+static unsigned
+filter_bits(size_t nblocks)
+{
+	unsigned bits = 16;
+	while (bits < 24 && ((size_t)1 << bits) < nblocks * 32)
+		bits++;
+	return bits;
+}
+
+static size_t
+filter_words(unsigned bits)
+{
+	return ((size_t)1 << bits) / 64;
+}
+
+/* The filter bit of an address (or of a block's start). */
+static size_t
+filter_bit(int family, unsigned bits, u128 k)
+{
+	if (family == 4)
+		return (size_t)(k >> (128 - bits));
+	uint32_t top = (uint32_t)(k >> 96);
+	return (size_t)((top * 0x9e3779b1u) >> (32 - bits));
+}
+
+/* Most addresses are in no block: one bit, in a table that stays in cache,
+ * says so without the search. */
+static uint64_t *
+filter_build(int family, unsigned bits, const struct blk *bl, size_t n, const uint8_t *prefix)
+{
+	uint64_t *f = xcalloc(filter_words(bits), sizeof(*f));
+	for (size_t i = 0; i < n; i++) {
+		if (family == 6 && prefix[i] < 32) {
+			free(f);
+			return NULL;
+		}
+		size_t a = filter_bit(family, bits, bl[i].start), b = a;
+		if (family == 4 && prefix[i] < bits)
+			b = filter_bit(family, bits, bl[i].end);
+		for (size_t k = a; k <= b; k++)
+			f[k >> 6] |= 1ull << (k & 63);
+	}
+	return mhuge_move(f, filter_words(bits) * sizeof(*f));
+}
 
 struct mnet_in {
 	u128 start;
@@ -99,15 +154,10 @@ emit(struct build *b, u128 s, uint32_t node)
 	b->node[b->n++] = node;
 }
 
-struct blk {
-	u128 start, end;
-	uint32_t id;
-};
-
 /* Cuts the space into elementary intervals, sets each block's parent and
  * fills the jump table. bl is sorted by start, larger blocks first. */
 static void
-sweep(struct mnet *nt, const struct blk *bl, size_t nblocks, struct mnet_table *t)
+sweep(struct mnet *nt, const struct blk *bl, size_t nblocks, struct mnet_table *t, bool v4)
 {
 	struct build b = {0};
 	size_t *stack = xmalloc(nblocks * sizeof(*stack));
@@ -129,24 +179,33 @@ sweep(struct mnet *nt, const struct blk *bl, size_t nblocks, struct mnet_table *
 			emit(&b, end + 1, sp > 0 ? bl[stack[sp - 1]].id : M_NONE);
 	}
 	free(stack);
-	t->start = b.start;
-	t->node = b.node;
-	t->n = b.n;
 	/* About one interval per jump entry, between 2^8 and 2^16 entries: a
 	 * small table stays in cache, a large one leaves a short search. */
 	t->bits = 8;
-	while (t->bits < 16 && ((size_t)1 << t->bits) < t->n)
+	while (t->bits < 16 && ((size_t)1 << t->bits) < b.n)
 		t->bits++;
 	size_t nj = (size_t)1 << t->bits;
 	t->jump = xmalloc((nj + 1) * sizeof(*t->jump));
 	size_t k = 0;
 	for (size_t j = 0; j < nj; j++) {
 		u128 bound = (u128)j << (128 - t->bits);
-		while (k < t->n && t->start[k] < bound)
+		while (k < b.n && b.start[k] < bound)
 			k++;
 		t->jump[j] = (uint32_t)k;
 	}
-	t->jump[nj] = (uint32_t)t->n;
+	t->jump[nj] = (uint32_t)b.n;
+	t->n = b.n;
+	if (v4) {
+		t->iv4 = xmalloc(b.n * sizeof(*t->iv4));
+		for (size_t i = 0; i < b.n; i++)
+			t->iv4[i] = (struct mnet_iv4){.start = (uint32_t)(b.start[i] >> 96), .node = b.node[i]};
+		t->iv4 = mhuge_move(t->iv4, b.n * sizeof(*t->iv4));
+		free(b.start);
+		free(b.node);
+	} else {
+		t->start = mhuge_move(b.start, b.n * sizeof(*b.start));
+		t->node = mhuge_move(b.node, b.n * sizeof(*b.node));
+	}
 }
 
 void
@@ -159,6 +218,7 @@ mnet_finish(struct mnet *nt)
 	nt->nodes = xmalloc(nt->nin * sizeof(*nt->nodes));
 	nt->post = xmalloc(nt->nin * sizeof(*nt->post));
 	struct blk *bl = xmalloc(nt->nin * sizeof(*bl));
+	uint8_t *pfx = xmalloc(nt->nin);
 	for (int fam = 4; fam <= 6; fam += 2) {
 		size_t nblocks = 0;
 		const struct mnet_in *prev = NULL;
@@ -167,6 +227,7 @@ mnet_finish(struct mnet *nt)
 			if (in->family != fam)
 				continue;
 			if (prev == NULL || prev->start != in->start || prev->prefix != in->prefix) {
+				pfx[nblocks] = in->prefix;
 				bl[nblocks++] = (struct blk){.start = in->start,
 				                             .end = in->start | block_mask(in->prefix),
 				                             .id = (uint32_t)nt->nnodes};
@@ -180,13 +241,28 @@ mnet_finish(struct mnet *nt)
 			nt->nodes[nt->nnodes - 1].npost++;
 			prev = in;
 		}
-		if (nblocks > 0)
-			sweep(nt, bl, nblocks, fam == 4 ? &nt->t4 : &nt->t6);
+		if (nblocks > 0) {
+			struct mnet_table *t = fam == 4 ? &nt->t4 : &nt->t6;
+			sweep(nt, bl, nblocks, t, fam == 4);
+			t->fbits = filter_bits(nblocks);
+			t->filter = filter_build(fam, t->fbits, bl, nblocks, pfx);
+		}
 	}
+	free(pfx);
 	free(bl);
 	free(nt->in);
 	nt->in = NULL;
 	nt->nin = nt->in_cap = 0;
+}
+
+void
+mnet_prefetch(const struct mnet *nt, const struct ingest_ip *ip)
+{
+	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
+	if (t->filter == NULL)
+		return;
+	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
+	__builtin_prefetch(&t->filter[filter_bit(ip->family, t->fbits, k) >> 6]);
 }
 
 uint32_t
@@ -196,10 +272,26 @@ mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip)
 	if (t->n == 0)
 		return M_NONE;
 	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
+	if (t->filter != NULL) {
+		size_t bit = filter_bit(ip->family, t->fbits, k);
+		if ((t->filter[bit >> 6] & (1ull << (bit & 63))) == 0)
+			return M_NONE;
+	}
 	size_t j = (size_t)(k >> (128 - t->bits));
 	size_t lo = t->jump[j], hi = t->jump[j + 1];
 	size_t a = lo ? lo - 1 : 0, b = hi;
 	/* start[a] <= k, and every interval from b on starts above k. */
+	if (ip->family == 4) {
+		uint32_t k4 = (uint32_t)(k >> 96);
+		while (b - a > 1) {
+			size_t mid = a + (b - a) / 2;
+			if (t->iv4[mid].start <= k4)
+				a = mid;
+			else
+				b = mid;
+		}
+		return t->iv4[a].node;
+	}
 	while (b - a > 1) {
 		size_t mid = a + (b - a) / 2;
 		if (t->start[mid] <= k)
@@ -220,7 +312,9 @@ mnet_free(struct mnet *nt)
 		struct mnet_table *t = i == 0 ? &nt->t4 : &nt->t6;
 		free(t->start);
 		free(t->node);
+		free(t->iv4);
 		free(t->jump);
+		free(t->filter);
 	}
 	memset(nt, 0, sizeof(*nt));
 }
@@ -231,8 +325,9 @@ mnet_bytes(const struct mnet *nt)
 	size_t b = nt->nnodes * sizeof(*nt->nodes) + nt->npost * sizeof(*nt->post);
 	for (int i = 0; i < 2; i++) {
 		const struct mnet_table *t = i == 0 ? &nt->t4 : &nt->t6;
-		b += t->n * (sizeof(*t->start) + sizeof(*t->node)) +
-		     (t->jump ? (((size_t)1 << t->bits) + 1) * sizeof(*t->jump) : 0);
+		b += t->n * (t->iv4 ? sizeof(*t->iv4) : sizeof(*t->start) + sizeof(*t->node)) +
+		     (t->jump ? (((size_t)1 << t->bits) + 1) * sizeof(*t->jump) : 0) +
+		     (t->filter ? filter_words(t->fbits) * 8 : 0);
 	}
 	return b;
 }

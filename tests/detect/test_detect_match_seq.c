@@ -1,0 +1,100 @@
+/*
+ * test_detect_match_seq.c - the compiled matcher against the reference
+ * evaluator on random sequences of events (seeded): patterns of one to
+ * three observation expressions joined by AND, OR and FOLLOWEDBY under
+ * WITHIN, REPEATS and START/STOP, events on a coarse time grid so that they
+ * land on window edges, sometimes out of order. For each sequence a fresh
+ * state; "some hit during the sequence" is compared with stix_pattern_eval()
+ * over all its observations. The generator is test_detect_match_gen.h.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "test_detect_match_gen.h"
+
+static void
+sequence_batch(size_t np, size_t nseq, struct tally *t)
+{
+	char **pats = xcalloc(np, sizeof(*pats));
+	struct stix_pattern **parsed = xcalloc(np, sizeof(*parsed));
+	for (size_t i = 0; i < np; i++)
+		pats[i] = gen_pattern(true);
+	struct detect_matcher *m = compile_batch(pats, np, parsed, t);
+	struct detect_match_hit *hits = xcalloc(np, sizeof(*hits));
+	bool *hit = xcalloc(np, sizeof(*hit));
+	for (size_t s = 0; s < nseq; s++) {
+		size_t n = 1 + rn(6);
+		struct ingest_event evs[6];
+		struct stix_observation obs[6];
+		int64_t ts = grid_time();
+		struct detect_match_state *st = detect_match_state_new(0, 0);
+		memset(hit, 0, np * sizeof(*hit));
+		for (size_t e = 0; e < n; e++) {
+			/* Mostly forward in time, sometimes at the same time or back. */
+			static const int64_t steps[] = {0, 60000, 60000, 60000, 120000, 300000, -60000};
+			ts += PICK(steps);
+			gen_event(&evs[e], ts);
+			obs[e] = (struct stix_observation){.first_observed_ms = ts,
+			                                   .last_observed_ms = ts,
+			                                   .number_observed = 1,
+			                                   .objects = detect_match_event_objects(&evs[e])};
+			int k = detect_matcher_match(m, st, &evs[e], hits, (int)np);
+			for (int j = 0; j < k; j++)
+				hit[id_index(hits[j].indicator_id)] = true;
+		}
+		for (size_t i = 0; i < np; i++) {
+			struct stix_eval_result res;
+			int rc = stix_pattern_eval(parsed[i], obs, n, &res);
+			int want = rc != 0 ? -1 : res.matched;
+			stix_eval_result_free(&res);
+			t->pairs++;
+			t->matched += hit[i];
+			t->unknown += want < 0;
+			if (want >= 0 && hit[i] != (want == 1) && t->mismatches++ < 10)
+				report(pats[i], evs, n, hit[i], want);
+		}
+		for (size_t e = 0; e < n; e++)
+			json_decref(obs[e].objects);
+		detect_match_state_free(st);
+	}
+	for (size_t i = 0; i < np; i++) {
+		stix_pattern_free(parsed[i]);
+		free(pats[i]);
+	}
+	free(hit);
+	free(hits);
+	free(parsed);
+	free(pats);
+	detect_matcher_free(m);
+}
+
+static void
+test_sequences_agree(void **state)
+{
+	struct tally t = {0};
+	rng_state = 0x5eed0002;
+	for (int b = 0; b < 4; b++)
+		sequence_batch(300, 25, &t);
+	print_message("sequences: %ld pairs, %ld matched, %ld unknown, %ld unsupported\n", t.pairs,
+	              t.matched, t.unknown, t.unsupported);
+	assert_int_equal(t.mismatches, 0);
+	assert_int_equal(t.unknown, 0);
+	assert_int_equal(t.unsupported, 0);
+	assert_true(t.pairs >= 30000);
+	assert_true(t.matched * 50 >= t.pairs);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sequences_agree),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
