@@ -19,8 +19,10 @@
  */
 #include "detect/detect_match_int.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 /* ---- names ------------------------------------------------------------------ */
 
@@ -107,6 +109,110 @@ const char *
 mfield_path(enum mfield f)
 {
 	return (unsigned)f < MF_COUNT ? field_defs[f].path : "";
+}
+
+/* ---- property kinds and addresses -------------------------------------------------- */
+
+/* "a.b.c.d", "a.b.c.d/n", "v6", "v6/n", as the evaluator reads them. */
+bool
+mnet_parse(const char *s, size_t n, int *family, uint8_t addr[16], int *prefix)
+{
+	char tmp[64];
+	if (n == 0 || n >= sizeof(tmp) || memchr(s, '\0', n) != NULL)
+		return false;
+	memcpy(tmp, s, n);
+	tmp[n] = '\0';
+	char *slash = strchr(tmp, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	*family = strchr(tmp, ':') ? 6 : 4;
+	memset(addr, 0, 16);
+	if (inet_pton(*family == 6 ? AF_INET6 : AF_INET, tmp, addr) != 1)
+		return false;
+	int max = *family == 4 ? 32 : 128;
+	*prefix = max;
+	if (slash != NULL) {
+		int64_t p = 0;
+		if (parse_int64(slash + 1, 0, max, &p) != 0)
+			return false;
+		*prefix = (int)p;
+	}
+	return true;
+}
+
+
+/* Is block a (family, addr, prefix) inside block b? */
+bool
+mnet_within(int fa, const uint8_t *a, int pa, int fb, const uint8_t *b, int pb)
+{
+	if (fa != fb || pa < pb)
+		return false;
+	int bits = pb;
+	for (int i = 0; bits > 0; i++, bits -= 8) {
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+		if ((a[i] & mask) != (b[i] & mask))
+			return false;
+	}
+	return true;
+}
+
+
+bool
+mfield_is_ip(enum mfield f)
+{
+	return f == MF_IP_VALUE || f == MF_NT_SRC_VALUE || f == MF_NT_DST_VALUE;
+}
+
+
+bool
+mfield_is_int(enum mfield f)
+{
+	return f == MF_NT_SRC_PORT || f == MF_NT_DST_PORT || f == MF_NT_SRC_BYTES ||
+	       f == MF_NT_DST_BYTES || f == MF_NT_SRC_PACKETS || f == MF_NT_DST_PACKETS ||
+	       f == MF_FILE_SIZE;
+}
+
+
+/* Properties whose value is an object or a list: never ordered or matched. */
+bool
+mfield_is_other(enum mfield f)
+{
+	return f == MF_NT_SRC_REF || f == MF_NT_DST_REF || f == MF_NT_PROTOCOLS ||
+	       f == MF_FILE_HASHES || f == MF_MSG_FROM_REF || f == MF_MSG_TO_REFS ||
+	       f == MF_MSG_TO_REF;
+}
+
+
+/* Properties the matcher synthesises rather than extracts. */
+bool
+mfield_is_synth(enum mfield f)
+{
+	return f == MF_TYPE || f == MF_NT_SRC_TYPE || f == MF_NT_DST_TYPE || f == MF_MSG_FROM_TYPE ||
+	       f == MF_MSG_TO_TYPE || mfield_is_other(f);
+}
+
+
+enum mspace
+mfield_space(enum mfield f)
+{
+	if (mfield_is_ip(f))
+		return MS_IP;
+	if (f == MF_DOMAIN_VALUE)
+		return MS_DOMAIN;
+	if (f == MF_EMAIL_VALUE || f == MF_MSG_FROM_VALUE || f == MF_MSG_TO_VALUE)
+		return MS_EMAIL;
+	if (mfield_is_int(f))
+		return (enum mspace)(MS_INT_BASE + f);
+	return (enum mspace)(MS_STR_BASE + f);
+}
+
+unsigned
+mdomain_labels(const char *s, size_t n)
+{
+	unsigned k = 1;
+	for (size_t i = 0; i < n; i++)
+		k += s[i] == '.';
+	return k > 63 ? 63 : k;
 }
 
 /* ---- normalisers ---------------------------------------------------------------- */

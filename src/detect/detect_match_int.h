@@ -93,6 +93,21 @@ enum mnorm mfield_norm(enum mfield f);
 /* The property's path as the STIX pattern writes it ("src_ref.value"). */
 const char *mfield_path(enum mfield f);
 
+/* What kind of value a property holds. */
+bool mfield_is_ip(enum mfield f);    /* an address: compared as one */
+bool mfield_is_int(enum mfield f);   /* an integer */
+bool mfield_is_other(enum mfield f); /* an object or a list: never ordered or matched */
+bool mfield_is_synth(enum mfield f); /* filled by the matcher, not extracted ("type") */
+
+/* "a.b.c.d", "a.b.c.d/n", "v6", "v6/n" as the evaluator reads them: family
+ * 4 or 6, the address (4 or 16 bytes), the prefix. */
+bool mnet_parse(const char *s, size_t n, int *family, uint8_t addr[16], int *prefix);
+/* Is block (fa, a, pa) inside block (fb, b, pb)? */
+bool mnet_within(int fa, const uint8_t *a, int pa, int fb, const uint8_t *b, int pb);
+
+/* Labels of a domain name, capped at 63 ("" has one). */
+unsigned mdomain_labels(const char *s, size_t n);
+
 /* Value spaces of the exact index: a key is (space, bytes). Properties
  * without a space of their own get one each: MS_INT_BASE + field for
  * integers (8 bytes), MS_STR_BASE + field for strings. */
@@ -104,6 +119,8 @@ enum mspace {
 	MS_INT_BASE = 8,
 	MS_STR_BASE = 72,
 };
+/* The value space of a property's keys. */
+enum mspace mfield_space(enum mfield f);
 
 /* ---- one event, as objects and values --------------------------------- */
 
@@ -549,6 +566,17 @@ void mbuild_add(struct mbuild *mb, const struct detect_indicator *ind);
  * abandon is true). */
 struct detect_matcher *mbuild_finish(struct mbuild *mb, bool abandon,
                                      struct detect_matcher_stats *st, struct err *e);
+
+/* A matcher: a base layer (shared between matchers, refcounted), an
+ * optional delta layer from updates, and the ids of base indicators the
+ * delta replaced or removed. */
+struct detect_matcher {
+	uint64_t gen;
+	struct mlayer *layer[2]; /* base (shared), delta (may be NULL) */
+	uint64_t *tomb;          /* sorted id hashes masked in the base */
+	size_t ntomb;
+	struct detect_matcher_stats stats;
+};
 
 /* ---- lookup state (detect_match_state.c) ------------------------------------------ */
 

@@ -601,7 +601,9 @@ report(const char *pattern, const struct ingest_event *evs, size_t n, bool got, 
 static inline int
 id_index(const char *id)
 {
-	return atoi(id + strlen("indicator--"));
+	int64_t v = -1;
+	assert_int_equal(parse_int64(id + strlen("indicator--"), 0, INT32_MAX, &v), 0);
+	return (int)v;
 }
 
 /* Compiles np patterns into one matcher; returns it with the patterns
