@@ -217,7 +217,11 @@ h_events(struct http_req *r, void *arg)
 		i++;
 	struct buf lines = {0};
 	size_t n = 0;
-	if (i < len && body[i] == '[') {
+	/* A JSON array only when the body says it is JSON: a log line may
+	 * begin with '[' (Unbound's "[1709366400] unbound[...]"). */
+	const char *ctype = http_req_header(r, "Content-Type");
+	bool json_body = ctype == NULL || strncmp(ctype, "application/json", 16) == 0;
+	if (json_body && i < len && body[i] == '[') {
 		json_error_t je;
 		json_t *arr = json_loadb(body, len, 0, &je);
 		if (!json_is_array(arr)) {

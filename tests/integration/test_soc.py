@@ -31,7 +31,7 @@ def sensor_token(d, name):
 
 
 def post_events(d, sensor, lines):
-    body = "\n".join(lines) + "\n"
+    body = ("\n".join(lines) + "\n").encode("utf-8")
     return d.node.request("POST", "/api/v1/events", body=body,
                           headers={"Authorization": "Bearer " + sensor_token(d, sensor),
                                    "Content-Type": "application/x-ndjson"})
@@ -346,3 +346,77 @@ def test_replay_sends_a_file(make_node, tmp_path):
     assert json.loads(out)["alerts"][0]["id"] == alerts[0]["id"]
     rc, out, err = run_ciip("alert", "acknowledge", str(alerts[0]["id"]), env=env)
     assert rc == 0 and json.loads(out)["state"] == "acknowledged"
+
+
+DATA = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "data", "ingest")
+
+# Real-format samples per decoder, and the demo sensor of that kind.
+SAMPLES = {
+    "suricata-netone": ["eve/suricata-logs-evelog.json", "eve/telegraf-flow.json",
+                        "eve/output-eve-fileinfo.eve.json"],
+    "cowrie-northpower": ["cowrie/otori-synthetic.json"],
+    "dns-citywater": ["dnslog/unbound.log", "dnslog/bind-querylog.log"],
+    "spamtrap-isac": ["spamtrap/records.json"],
+    "syslog": ["syslog/iptables-logs.log", "syslog/rfc5424.log", "syslog/sshd-logs.log"],
+}
+
+
+def sample_lines(names):
+    lines = []
+    for n in names:
+        with open(os.path.join(DATA, n), "rb") as f:
+            text = f.read().decode("utf-8")
+        # Some samples are pretty-printed JSON documents, one per record.
+        if text.lstrip().startswith("{") and "\n}\n" in text and not text.startswith("{\""):
+            dec = json.JSONDecoder()
+            pos = 0
+            while pos < len(text):
+                while pos < len(text) and text[pos].isspace():
+                    pos += 1
+                if pos >= len(text):
+                    break
+                obj, pos = dec.raw_decode(text, pos)
+                lines.append(json.dumps(obj))
+        else:
+            lines += [l for l in text.splitlines() if l.strip()]
+    return lines
+
+
+def send_tcp_lines(d, sensor, lines):
+    s = socket.create_connection(("127.0.0.1", d.ports["json"]), timeout=10)
+    s.sendall(json.dumps({"token": sensor_token(d, sensor)}).encode() + b"\n")
+    assert b'"ok"' in s.recv(100)
+    s.sendall(("\n".join(lines) + "\n").encode())
+    s.close()
+
+
+@pytest.mark.parametrize("listener", ["http", "json-tcp", "syslog-udp", "syslog-tcp"])
+def test_every_decoder_through_every_listener(make_node, listener):
+    d = soc(make_node)
+    sent = {}
+    for sensor, files in SAMPLES.items():
+        lines = sample_lines(files)
+        assert lines, files
+        if listener in ("syslog-udp", "syslog-tcp") and sensor != "syslog":
+            continue  # syslog listeners feed their one configured sensor
+        if listener == "http":
+            assert post_events(d, sensor, lines).status == 202
+        elif listener == "json-tcp":
+            send_tcp_lines(d, sensor, lines)
+        elif listener == "syslog-udp":
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            for l in lines:
+                u.sendto(l.encode(), ("127.0.0.1", d.ports["udp"]))
+            u.close()
+        else:
+            s = socket.create_connection(("127.0.0.1", d.ports["tcp"]), timeout=10)
+            s.sendall(b"".join(b"%d %s" % (len(l.encode()), l.encode()) for l in lines))
+            s.close()
+        sent[sensor] = len(lines)
+    for sensor, n in sent.items():
+        assert wait_sensor(d, sensor, "events", n) == n, sensor
+    sensors = {s["name"]: s for s in d.call("admin", "GET", "/api/v1/sensors").json()["sensors"]}
+    for sensor in sent:
+        # Every sample line is a real record of its format: none is refused.
+        assert sensors[sensor]["decode_errors"] == 0, sensor
+    assert d.node.request("GET", "/healthz").status == 200
