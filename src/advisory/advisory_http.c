@@ -24,49 +24,10 @@ advisory_free(struct advisory *a)
 	free(a);
 }
 
-static void
-add_query(const char *k, const char *v, void *arg)
-{
-	json_t *q = arg;
-	if (json_object_get(q, k) == NULL)
-		json_object_set_new(q, k, json_string(v));
-}
-
 #define CTX(x, arg, r) auth_ctx_of((x), ((struct advisory *)(arg))->auth, (r))
-#define SIMPLE(name, call)                                                                        \
-	static void name(struct http_req *r, void *arg)                                             \
-	{                                                                                            \
-		struct auth_ctx x;                                                                       \
-		CTX(&x, arg, r);                                                                         \
-		json_t *out = NULL;                                                                      \
-		int status = call;                                                                       \
-		auth_http_reply(r, status, out);                                                         \
-	}
-#define WITH_QUERY(name, call)                                                                    \
-	static void name(struct http_req *r, void *arg)                                             \
-	{                                                                                            \
-		struct auth_ctx x;                                                                       \
-		CTX(&x, arg, r);                                                                         \
-		json_t *q = json_object();                                                               \
-		http_req_query_each(r, add_query, q);                                                    \
-		json_t *out = NULL;                                                                      \
-		int status = call;                                                                       \
-		json_decref(q);                                                                          \
-		auth_http_reply(r, status, out);                                                         \
-	}
-#define WITH_BODY(name, call)                                                                     \
-	static void name(struct http_req *r, void *arg)                                             \
-	{                                                                                            \
-		json_t *in = http_req_json(r);                                                           \
-		if (in == NULL)                                                                          \
-			return;                                                                              \
-		struct auth_ctx x;                                                                       \
-		CTX(&x, arg, r);                                                                         \
-		json_t *out = NULL;                                                                      \
-		int status = call;                                                                       \
-		json_decref(in);                                                                         \
-		auth_http_reply(r, status, out);                                                         \
-	}
+#define SIMPLE(name, call) AUTH_HANDLER(name, CTX, call)
+#define WITH_QUERY(name, call) AUTH_HANDLER_QUERY(name, CTX, call)
+#define WITH_BODY(name, call) AUTH_HANDLER_BODY(name, CTX, call)
 
 WITH_QUERY(h_list, advisory_svc_list(&x, q, &out))
 WITH_BODY(h_create, advisory_svc_create(&x, in, &out))

@@ -262,6 +262,51 @@ const struct auth_caller *auth_caller_of(struct http_req *r);
 void auth_ctx_of(struct auth_ctx *x, struct auth *a, struct http_req *r);
 /* Answers a request with a service result (takes the reference to out). */
 void auth_http_reply(struct http_req *r, int status, json_t *out);
+/* The query string as a JSON object of strings, for services' list filters:
+ * the first value of a repeated key, keys under 64 and values under 1024
+ * bytes (longer ones are dropped). New reference. */
+json_t *auth_http_query(struct http_req *r);
+
+/*
+ * Handlers that only build the context, call a service and answer, shared
+ * by every subsystem's HTTP glue. CTX_FN(&x, arg, r) fills the struct
+ * auth_ctx x; call may use r, arg, x and out, and `in` (the parsed body,
+ * _BODY) or `q` (the query, _QUERY). A malformed body is answered 400 by
+ * http_req_json before the call.
+ */
+#define AUTH_HANDLER(name, CTX_FN, call)                                                          \
+	static void name(struct http_req *r, void *arg)                                             \
+	{                                                                                            \
+		struct auth_ctx x;                                                                       \
+		CTX_FN(&x, arg, r);                                                                      \
+		json_t *out = NULL;                                                                      \
+		int status = call;                                                                       \
+		auth_http_reply(r, status, out);                                                         \
+	}
+#define AUTH_HANDLER_QUERY(name, CTX_FN, call)                                                    \
+	static void name(struct http_req *r, void *arg)                                             \
+	{                                                                                            \
+		struct auth_ctx x;                                                                       \
+		CTX_FN(&x, arg, r);                                                                      \
+		json_t *q = auth_http_query(r);                                                          \
+		json_t *out = NULL;                                                                      \
+		int status = call;                                                                       \
+		json_decref(q);                                                                          \
+		auth_http_reply(r, status, out);                                                         \
+	}
+#define AUTH_HANDLER_BODY(name, CTX_FN, call)                                                     \
+	static void name(struct http_req *r, void *arg)                                             \
+	{                                                                                            \
+		json_t *in = http_req_json(r);                                                           \
+		if (in == NULL)                                                                          \
+			return;                                                                              \
+		struct auth_ctx x;                                                                       \
+		CTX_FN(&x, arg, r);                                                                      \
+		json_t *out = NULL;                                                                      \
+		int status = call;                                                                       \
+		json_decref(in);                                                                         \
+		auth_http_reply(r, status, out);                                                         \
+	}
 
 /* Demo seed: the sector ISAC, its members with prefixes and one account per
  * role; appends {user, role, org, password, totp_secret} objects to accounts. */

@@ -437,6 +437,22 @@ auth_ctx_of(struct auth_ctx *x, struct auth *a, struct http_req *r)
 	x->remote = http_req_remote(r);
 }
 
+static void
+add_query(const char *k, const char *v, void *arg)
+{
+	json_t *q = arg;
+	if (json_object_get(q, k) == NULL && strlen(k) < 64 && strlen(v) < 1024)
+		json_object_set_new(q, k, json_string(v));
+}
+
+json_t *
+auth_http_query(struct http_req *r)
+{
+	json_t *q = json_object();
+	http_req_query_each(r, add_query, q);
+	return q;
+}
+
 void
 auth_http_reply(struct http_req *r, int status, json_t *out)
 {
@@ -518,28 +534,9 @@ h_logout(struct http_req *r, void *arg)
 	auth_http_reply(r, status, out);
 }
 
-#define SIMPLE(name, call)                                                                        \
-	static void name(struct http_req *r, void *arg)                                             \
-	{                                                                                            \
-		struct auth_ctx x;                                                                       \
-		auth_ctx_of(&x, arg, r);                                                                 \
-		json_t *out = NULL;                                                                      \
-		int status = call;                                                                       \
-		auth_http_reply(r, status, out);                                                         \
-	}
-#define WITH_BODY(name, call)                                                                     \
-	static void name(struct http_req *r, void *arg)                                             \
-	{                                                                                            \
-		json_t *in = body_or_reply(r);                                                           \
-		if (in == NULL)                                                                          \
-			return;                                                                              \
-		struct auth_ctx x;                                                                       \
-		auth_ctx_of(&x, arg, r);                                                                 \
-		json_t *out = NULL;                                                                      \
-		int status = call;                                                                       \
-		json_decref(in);                                                                         \
-		auth_http_reply(r, status, out);                                                         \
-	}
+#define CTX(x, arg, r) auth_ctx_of((x), (arg), (r))
+#define SIMPLE(name, call) AUTH_HANDLER(name, CTX, call)
+#define WITH_BODY(name, call) AUTH_HANDLER_BODY(name, CTX, call)
 
 SIMPLE(h_me, auth_svc_me(&x, &out))
 SIMPLE(h_totp, auth_svc_totp_enrol(&x, &out))

@@ -143,60 +143,14 @@ cert_free(struct cert *c)
 /* ---- handlers ---- */
 
 static void
-add_query(const char *k, const char *v, void *arg)
-{
-	json_t *q = arg;
-	if (json_object_get(q, k) == NULL)
-		json_object_set_new(q, k, json_string(v));
-}
-
-static json_t *
-query_of(struct http_req *r)
-{
-	json_t *q = json_object();
-	http_req_query_each(r, add_query, q);
-	return q;
-}
-
-static void
 ctx_of(struct auth_ctx *x, struct cert *c, struct http_req *r)
 {
 	auth_ctx_of(x, c->auth, r);
 }
 
-#define SIMPLE(name, call)                                                                        \
-	static void name(struct http_req *r, void *arg)                                             \
-	{                                                                                            \
-		struct auth_ctx x;                                                                       \
-		ctx_of(&x, arg, r);                                                                      \
-		json_t *out = NULL;                                                                      \
-		int status = call;                                                                       \
-		auth_http_reply(r, status, out);                                                         \
-	}
-#define WITH_QUERY(name, call)                                                                    \
-	static void name(struct http_req *r, void *arg)                                             \
-	{                                                                                            \
-		struct auth_ctx x;                                                                       \
-		ctx_of(&x, arg, r);                                                                      \
-		json_t *q = query_of(r);                                                                 \
-		json_t *out = NULL;                                                                      \
-		int status = call;                                                                       \
-		json_decref(q);                                                                          \
-		auth_http_reply(r, status, out);                                                         \
-	}
-#define WITH_BODY(name, call)                                                                     \
-	static void name(struct http_req *r, void *arg)                                             \
-	{                                                                                            \
-		json_t *in = http_req_json(r);                                                           \
-		if (in == NULL)                                                                          \
-			return;                                                                              \
-		struct auth_ctx x;                                                                       \
-		ctx_of(&x, arg, r);                                                                      \
-		json_t *out = NULL;                                                                      \
-		int status = call;                                                                       \
-		json_decref(in);                                                                         \
-		auth_http_reply(r, status, out);                                                         \
-	}
+#define SIMPLE(name, call) AUTH_HANDLER(name, ctx_of, call)
+#define WITH_QUERY(name, call) AUTH_HANDLER_QUERY(name, ctx_of, call)
+#define WITH_BODY(name, call) AUTH_HANDLER_BODY(name, ctx_of, call)
 
 WITH_BODY(h_create, cert_svc_incident_create(&x, in, &out))
 SIMPLE(h_get, cert_svc_incident_get(&x, http_req_param(r, "id"), &out))
@@ -238,7 +192,7 @@ h_list(struct http_req *r, void *arg)
 {
 	struct auth_ctx x;
 	ctx_of(&x, arg, r);
-	json_t *q = query_of(r);
+	json_t *q = auth_http_query(r);
 	json_t *out = NULL;
 	const char *fmt = json_string_value(json_object_get(q, "format"));
 	if (fmt && strcmp(fmt, "csv") == 0) {

@@ -339,12 +339,6 @@ detect_svc_alert_move(struct detect_alerts *a, struct auth_ctx *x, const char *r
 /* ---- HTTP ---- */
 
 static void
-query_to_json(const char *k, const char *v, void *arg)
-{
-	json_object_set_new(arg, k, json_string(v));
-}
-
-static void
 ctx_of(struct auth_ctx *x, struct detect_alerts *a, struct http_req *r)
 {
 	x->st = a->st;
@@ -359,8 +353,7 @@ h_list(struct http_req *r, void *arg)
 	struct detect_alerts *a = arg;
 	struct auth_ctx x;
 	ctx_of(&x, a, r);
-	json_t *q = json_object();
-	http_req_query_each(r, query_to_json, q);
+	json_t *q = auth_http_query(r);
 	json_t *out = NULL;
 	int st = detect_svc_alert_list(a, &x, q, &out);
 	json_decref(q);
