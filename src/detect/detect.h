@@ -148,6 +148,18 @@ int detect_matcher_match(const struct detect_matcher *m, struct detect_match_sta
                          const struct ingest_event *ev, struct detect_match_hit *hits, int max);
 
 /*
+ * Matches ev[0..n) in order, with the hits n calls of
+ * detect_matcher_match() would give, but faster: the cache misses of up to
+ * 16 events overlap (docs/MATCHING.md). For each event with hits, calls
+ * each(arg, i, hits, nhits) with i its index in ev and at most max (capped
+ * at 256) hits, valid during the call.
+ */
+typedef void (*detect_match_each)(void *arg, size_t i, const struct detect_match_hit *hits, int n);
+void detect_matcher_match_batch(const struct detect_matcher *m, struct detect_match_state *st,
+                                const struct ingest_event *const *ev, size_t n, int max,
+                                detect_match_each each, void *arg);
+
+/*
  * The cyber-observable objects the matcher sees in ev, as the "objects"
  * dictionary of a STIX observed-data ({"0": {"type": "ipv4-addr", ...}}),
  * with values normalised as the matcher compares them (lower-case domains,

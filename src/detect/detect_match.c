@@ -1,25 +1,38 @@
 /*
- * detect_match.c - matching an event against a compiled matcher (see
+ * detect_match.c - matching events against a compiled matcher (see
  * detect_match_compile.c for how patterns become indexes).
  *
- * The event's objects and values are extracted once (detect_match_event.c).
- * For each layer: every key is hashed and its Bloom line prefetched, the
- * Vectorscan databases run over the text values, the CIDR table is
- * searched for the addresses, then the keys are looked up and the scan
- * lists evaluated. An index hit on an exact expression touches its
- * indicator at once; others evaluate their comparison tree on the object
- * the hit came from, with the evaluator's rules for types (a faithful
- * port of stix_pattern_eval's cmp_value over event values). After both
- * layers, touched indicators become hits, through the observation-level
- * tree and, for multi-observation patterns, the state's memory of earlier
- * events (detect_match_state.c). Nothing here allocates; what a lookup
- * writes is in the caller's struct detect_match_state.
+ * A matcher of a million indicators is some 200 MB, and a random access
+ * into it costs a few hundred nanoseconds on the machines we measured:
+ * more than the rest of a lookup. So events are matched in groups, stage by
+ * stage, and each stage starts loading what the next one reads; the cache
+ * misses of a group overlap instead of following one another:
+ *
+ *  1. load: extract each event's objects and values (detect_match_event.c;
+ *     only the fields some comparison reads), hash every key and prefetch
+ *     its Bloom filter line; prefetch the CIDR filter bit of each address;
+ *  2. filter: test the Bloom filters, prefetch the table slot of each key
+ *     that passes; test the CIDR bits, prefetch the jump entries;
+ *  3. slots: prefetch the key record of each slot whose hash matches; read
+ *     the jump entries, prefetch the intervals to search;
+ *  4. search: find the innermost block of each address, prefetch it;
+ *  5. blocks: prefetch the block's postings and its parent;
+ *  6. match, event by event: run the Vectorscan databases over the text
+ *     values, confirm the keys, follow the blocks, evaluate what an index
+ *     hit does not prove (detect_match_eval.c) and the scan lists; prefetch
+ *     the indicators touched;
+ *  7. emit, event by event and one group later: touched indicators become
+ *     hits, through the observation-level tree and, for multi-observation
+ *     patterns, the state's memory of earlier events (detect_match_state.c).
+ *
+ * Stages 6 and 7 take the events in order and only stage 7 reads or writes
+ * state that outlives an event, so a batch gives exactly the hits of its
+ * events matched one by one. Nothing here allocates; what a lookup writes
+ * is in the caller's struct detect_match_state.
  */
 #include "detect/detect_match_int.h"
 
-#include <stdio.h>
 #include <stdlib.h>
-
 
 static bool
 tomb_has(const struct detect_matcher *m, uint64_t h)
@@ -36,344 +49,20 @@ tomb_has(const struct detect_matcher *m, uint64_t h)
 }
 
 
-bool
-monode_single(const struct mlayer *L, uint32_t node, uint64_t mask, int64_t ts_ms)
-{
-	const struct monode *n = &L->onodes[node];
-	switch (n->kind) {
-	case MON_OBS: return n->off < 64 && ((mask >> n->off) & 1);
-	case MON_OR:
-		for (uint32_t i = 0; i < n->nkids; i++) {
-			if (monode_single(L, n->off + i, mask, ts_ms))
-				return true;
-		}
-		return false;
-	case MON_QUAL:
-		if (!monode_single(L, n->off, mask, ts_ms))
-			return false;
-		for (uint32_t i = 0; i < n->nkids; i++) {
-			const struct mqual *q = &L->quals[n->qoff + i];
-			if (q->kind == STIX_QUALIFIER_REPEATS && q->repeats != 1)
-				return false;
-			if (q->kind == STIX_QUALIFIER_START_STOP &&
-			    !(q->start_ms < q->stop_ms && ts_ms < q->stop_ms && ts_ms >= q->start_ms))
-				return false;
-		}
-		return true;
-	default: return false; /* AND, FOLLOWEDBY need several events */
-	}
-}
-
-struct mctx {
-	const struct detect_matcher *m;
-	const struct mlayer *L;
-	struct detect_match_state *st;
-	struct mevent *me;
-	unsigned layer;
-	bool scanned; /* the layer's regexes have run over the event */
-};
-
-static void scan_regexes(struct mctx *c);
-
-static bool
-rx_hit(const struct mctx *c, unsigned val, uint32_t id)
-{
-	const struct detect_match_state *st = c->st;
-	for (size_t i = 0; i < st->nrx; i++) {
-		if (st->rx[i].id == id && st->rx[i].val == val)
-			return true;
-	}
-	return false;
-}
-
-/* Decodes one UTF-8 code point; 0 if malformed (as the evaluator). */
-static size_t
-utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	size_t len = (s[0] & 0xe0) == 0xc0   ? 2
-	             : (s[0] & 0xf0) == 0xe0 ? 3
-	             : (s[0] & 0xf8) == 0xf0 ? 4
-	                                     : 0;
-	if (len == 0 || len > n)
-		return 0;
-	uint32_t c = s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	*cp = c;
-	return len;
-}
-
-/* A string against bytes, the string read as Latin-1: the evaluator's rule. */
-static bool
-str_bytes_cmp(const char *s, size_t n, const unsigned char *b, size_t bn, int *out)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k = 0;
-	int r = 0;
-	while (i < n) {
-		uint32_t cp = 0;
-		size_t l = utf8_next(u + i, n - i, &cp);
-		if (l == 0 || cp > 0xff)
-			return false;
-		i += l;
-		if (r == 0) {
-			if (k >= bn)
-				r = 1;
-			else if (cp != b[k])
-				r = cp < b[k] ? -1 : 1;
-		}
-		k++;
-	}
-	if (r == 0 && k < bn)
-		r = -1;
-	*out = r;
-	return true;
-}
-
-static int
-mem_order(const void *a, size_t an, const void *b, size_t bn)
-{
-	size_t m = an < bn ? an : bn;
-	int r = m > 0 ? memcmp(a, b, m) : 0;
-	if (r != 0)
-		return r < 0 ? -1 : 1;
-	return an < bn ? -1 : an > bn ? 1 : 0;
-}
-
-#define ORD_NONE 2
-
-/* A value as the comparison sees it. */
-struct cval {
-	uint8_t kind; /* MK_STR, MK_INT, or 3: an object or list */
-	const char *s;
-	uint32_t len;
-	int64_t i;
-	struct mval *v; /* the extracted value, when there is one */
-};
-
-#define CV_OTHER 3
-
-/* The evaluator's val_order for the kinds events have. */
-static int
-cval_order(const struct cval *v, const struct mlit *l)
-{
-	int r = 0;
-	switch (l->type) {
-	case STIX_LITERAL_STRING:
-		return v->kind == MK_STR ? mem_order(v->s, v->len, l->s, l->len) : ORD_NONE;
-	case STIX_LITERAL_INT:
-		return v->kind == MK_INT ? (v->i < l->i ? -1 : v->i > l->i) : ORD_NONE;
-	case STIX_LITERAL_FLOAT:
-		if (v->kind != MK_INT)
-			return ORD_NONE;
-		return (double)v->i < l->f ? -1 : (double)v->i > l->f ? 1 : 0;
-	case STIX_LITERAL_BINARY:
-	case STIX_LITERAL_HEX:
-		if (v->kind == MK_STR && str_bytes_cmp(v->s, v->len, l->bytes, l->nbytes, &r))
-			return r;
-		return ORD_NONE;
-	case STIX_LITERAL_TIMESTAMP: {
-		if (v->kind != MK_STR || v->len > 64)
-			return ORD_NONE;
-		char tmp[65];
-		memcpy(tmp, v->s, v->len);
-		tmp[v->len] = '\0';
-		int64_t ms = 0;
-		if (time_parse_rfc3339(tmp, &ms) != 0)
-			return ORD_NONE;
-		return ms < l->ts ? -1 : ms > l->ts ? 1 : 0;
-	}
-	default: return ORD_NONE;
-	}
-}
-
-static bool
-cval_equal(const struct cval *v, const struct mlit *l)
-{
-	if (l->net && v->v != NULL && v->v->kind == MK_IP) {
-		const struct ingest_ip *ip = v->v->ip;
-		int max = ip->family == 4 ? 32 : 128;
-		return mnet_within(ip->family, ip->family == 4 ? ip->a + 12 : ip->a, max, l->net, l->addr,
-		                  l->prefix);
-	}
-	return cval_order(v, l) == 0;
-}
-
-static bool
-cval_net(const struct cval *v, int *family, uint8_t addr[16], int *prefix)
-{
-	if (v->v != NULL && v->v->kind == MK_IP) {
-		const struct ingest_ip *ip = v->v->ip;
-		*family = ip->family;
-		*prefix = ip->family == 4 ? 32 : 128;
-		memcpy(addr, ip->family == 4 ? ip->a + 12 : ip->a, ip->family == 4 ? 4 : 16);
-		return true;
-	}
-	return mnet_parse(v->s, v->len, family, addr, prefix);
-}
-
-/* One value against one comparison: the evaluator's cmp_value. */
-static bool
-cmp_value(const struct mctx *c, const struct mcmp *cmp, const struct cval *v)
-{
-	bool r = false, applies = true;
-	const struct mlit *l = cmp->lit;
-	switch ((enum stix_cmp_op)cmp->op) {
-	case STIX_CMP_EXISTS: return true;
-	case STIX_CMP_EQ: r = cval_equal(v, &l[0]); break;
-	case STIX_CMP_NE: r = !cval_equal(v, &l[0]); break;
-	case STIX_CMP_LT:
-	case STIX_CMP_LE:
-	case STIX_CMP_GT:
-	case STIX_CMP_GE: {
-		int o = cval_order(v, &l[0]);
-		applies = o != ORD_NONE && l[0].type != STIX_LITERAL_BOOL;
-		r = applies && (cmp->op == STIX_CMP_LT   ? o < 0
-		                : cmp->op == STIX_CMP_LE ? o <= 0
-		                : cmp->op == STIX_CMP_GT ? o > 0
-		                                         : o >= 0);
-		break;
-	}
-	case STIX_CMP_IN:
-		for (uint32_t i = 0; i < cmp->nlit && !r; i++)
-			r = cval_equal(v, &l[i]);
-		break;
-	case STIX_CMP_LIKE:
-		applies = v->kind == MK_STR;
-		if (!applies)
-			break;
-		if (cmp->like == ML_EXACT) {
-			r = v->len == l[0].len && memcmp(v->s, l[0].s, v->len) == 0;
-		} else if (cmp->like == ML_SUFFIX) {
-			uint32_t n = l[0].len - 1; /* ".x" */
-			r = v->len >= n && memcmp(v->s + v->len - n, l[0].s + 1, n) == 0;
-		} else {
-			applies = v->v != NULL && mval_utf8(c->me, v->v);
-			r = applies && rx_hit(c, (unsigned)(v->v - c->me->val), cmp->rx);
-		}
-		break;
-	case STIX_CMP_MATCHES:
-		applies = v->kind == MK_STR && v->v != NULL && mval_utf8(c->me, v->v);
-		r = applies && rx_hit(c, (unsigned)(v->v - c->me->val), cmp->rx);
-		break;
-	case STIX_CMP_ISSUBSET:
-	case STIX_CMP_ISSUPERSET: {
-		int fa = 0, pa = 0;
-		uint8_t a[16];
-		applies = v->kind == MK_STR && l[0].net && cval_net(v, &fa, a, &pa);
-		if (applies)
-			r = cmp->op == STIX_CMP_ISSUBSET
-			        ? mnet_within(fa, a, pa, l[0].net, l[0].addr, l[0].prefix)
-			        : mnet_within(l[0].net, l[0].addr, l[0].prefix, fa, a, pa);
-		break;
-	}
-	}
-	if (!applies)
-		return false;
-	return cmp->negated ? !r : r;
-}
-
-static bool
-cmp_eval(const struct mctx *c, const struct mcmp *cmp, unsigned slot)
-{
-	struct mevent *me = c->me;
-	const struct mslot *s = &me->slot[slot];
-	if (cmp->obj != s->obj)
-		return false;
-	struct cval v = {.kind = MK_STR};
-	const char *name = NULL;
-	bool other = false;
-	switch ((enum mfield)cmp->field) {
-	case MF_TYPE: name = mobj_name(s->obj); break;
-	case MF_NT_SRC_REF: other = s->ref_src != 0xff; break;
-	case MF_NT_DST_REF: other = s->ref_dst != 0xff; break;
-	case MF_NT_SRC_TYPE:
-		name = s->ref_src != 0xff ? mobj_name(me->slot[s->ref_src].obj) : NULL;
-		break;
-	case MF_NT_DST_TYPE:
-		name = s->ref_dst != 0xff ? mobj_name(me->slot[s->ref_dst].obj) : NULL;
-		break;
-	case MF_NT_PROTOCOLS: other = s->nprotos > 0; break;
-	case MF_FILE_HASHES: other = s->hashes; break;
-	case MF_MSG_FROM_REF: other = s->ref_from != 0xff; break;
-	case MF_MSG_FROM_TYPE: name = s->ref_from != 0xff ? "email-addr" : NULL; break;
-	case MF_MSG_TO_REFS: other = s->nto > 0; break;
-	case MF_MSG_TO_REF: other = s->nto > 0 && cmp->index <= 0; break;
-	case MF_MSG_TO_TYPE: name = s->nto > 0 && cmp->index <= 0 ? "email-addr" : NULL; break;
-	default: {
-		for (unsigned k = 0; k < s->n; k++) {
-			struct mval *mv = &me->val[s->first + k];
-			if (mv->field != cmp->field || (cmp->index >= 0 && mv->idx != cmp->index))
-				continue;
-			struct cval cv = {.kind = mv->kind == MK_INT ? MK_INT : MK_STR, .v = mv, .i = mv->i};
-			if (cv.kind == MK_STR)
-				cv.s = mval_text(me, mv, &cv.len);
-			if (cmp_value(c, cmp, &cv))
-				return true;
-		}
-		return false;
-	}
-	}
-	if (name != NULL) {
-		v.s = name;
-		v.len = (uint32_t)strlen(name);
-		return cmp_value(c, cmp, &v);
-	}
-	if (other) {
-		v.kind = CV_OTHER;
-		return cmp_value(c, cmp, &v);
-	}
-	return false;
-}
-
-static bool
-tree_eval(const struct mctx *c, uint32_t node, unsigned slot)
-{
-	const struct mnode *n = &c->L->nodes[node];
-	switch (n->kind) {
-	case MN_CMP: return cmp_eval(c, &c->L->cmps[n->off], slot);
-	case MN_AND:
-		for (uint32_t i = 0; i < n->n; i++) {
-			if (!tree_eval(c, n->off + i, slot))
-				return false;
-		}
-		return true;
-	case MN_OR:
-		for (uint32_t i = 0; i < n->n; i++) {
-			if (tree_eval(c, n->off + i, slot))
-				return true;
-		}
-		return false;
-	default: return false;
-	}
-}
-
-/* An observation expression held for an object: note its indicator. */
+/* An observation expression held for an object: note its indicator.
+ * Whether the indicator may hit (not disabled, not masked by an update)
+ * is decided when hits are emitted, once its record has been loaded. */
 static void
 touch(const struct mctx *c, uint32_t ind, uint32_t obs_id)
 {
 	struct detect_match_state *st = c->st;
-	const struct mind *mi = &c->L->inds[ind];
-	if (mi->flags & MIND_DISABLED)
-		return;
-	if (c->layer == 0 && c->m->ntomb > 0 && tomb_has(c->m, mi->id_hash))
-		return;
 	uint32_t key = (c->layer << 31) | ind;
 	uint32_t h = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 52) & (MST_TSET - 1);
 	for (;;) {
 		uint32_t e = st->tset[h];
 		if (e == 0)
 			break;
-		struct mtouch *t = &st->touch[e - 1];
+		struct mtouch *t = &c->tl->t[e - 1];
 		if (t->ind == ind && t->layer == c->layer) {
 			if (obs_id < 64)
 				t->mask |= 1ull << obs_id;
@@ -383,11 +72,12 @@ touch(const struct mctx *c, uint32_t ind, uint32_t obs_id)
 		}
 		h = (h + 1) & (MST_TSET - 1);
 	}
-	if (st->ntouch == MST_TOUCH_MAX) {
+	struct mtouches *tl = c->tl;
+	if (tl->n - c->tfirst == MST_TOUCH_MAX) {
 		st->stats.dropped_hits++;
 		return;
 	}
-	struct mtouch *t = &st->touch[st->ntouch];
+	struct mtouch *t = &tl->t[tl->n];
 	*t = (struct mtouch){
 	    .ind = ind,
 	    .tslot = h,
@@ -395,14 +85,14 @@ touch(const struct mctx *c, uint32_t ind, uint32_t obs_id)
 	    .layer = (uint8_t)c->layer,
 	    .mask = obs_id < 64 ? 1ull << obs_id : 0,
 	};
-	st->tset[h] = (uint32_t)++st->ntouch;
+	st->tset[h] = (uint32_t)++tl->n;
 }
 
 static void
 consider(const struct mctx *c, uint32_t obs, unsigned slot)
 {
 	const struct mobs *o = &c->L->obs[obs];
-	if (!(o->flags & MOBS_EXACT) && !tree_eval(c, o->root, slot))
+	if (!(o->flags & MOBS_EXACT) && !mtree_eval(c, o->root, slot))
 		return;
 	touch(c, o->ind, o->id);
 }
@@ -427,71 +117,6 @@ dispatch(const struct mctx *c, const struct mpost *p, uint32_t n, const struct m
 		else if (p[i].field == v->alias_field && v->alias_field != MF_NONE)
 			consider_post(c, &p[i], v->alias_slot);
 	}
-}
-
-/*
- * Exact lookups are batched: every key of the event is hashed and its
- * Bloom block prefetched first, then the filter is tested and the table
- * slots of the survivors prefetched, then those are looked up. The cache
- * misses of one event overlap instead of following each other.
- */
-#define MPROBE_MAX 64
-
-struct preq {
-	uint64_t hv;
-	const void *key;
-	uint32_t len;
-	uint8_t vs;
-	uint8_t val;
-	uint8_t ipkey[17];
-};
-
-struct probes {
-	struct preq r[MPROBE_MAX];
-	unsigned n;
-};
-
-static void
-probes_run(struct mctx *c, struct probes *pr)
-{
-	/* Residual tests of what the probes find read the regex hits. */
-	if (!c->scanned)
-		scan_regexes(c);
-	const struct mhash *h = &c->L->hash;
-	unsigned pos[MPROBE_MAX], np = 0;
-	for (unsigned i = 0; i < pr->n; i++) {
-		if (mbloom_test(h, pr->r[i].hv)) {
-			pos[np++] = i;
-			__builtin_prefetch(&h->slots[(size_t)pr->r[i].hv & (h->cap - 1)]);
-		}
-	}
-	for (unsigned k = 0; k < np; k++) {
-		const struct preq *q = &pr->r[pos[k]];
-		uint32_t n = 0;
-		const struct mpost *p = mhash_find_slot(h, (enum mspace)q->vs, q->key, q->len, q->hv, &n);
-		if (p != NULL)
-			dispatch(c, p, n, &c->me->val[q->val]);
-	}
-	pr->n = 0;
-}
-
-static void
-probe(struct mctx *c, struct probes *pr, enum mspace vs, const void *key, size_t len,
-      unsigned val)
-{
-	if (pr->n == MPROBE_MAX)
-		probes_run(c, pr);
-	struct preq *q = &pr->r[pr->n++];
-	q->vs = (uint8_t)vs;
-	q->val = (uint8_t)val;
-	q->len = (uint32_t)len;
-	if (vs == MS_IP) {
-		memcpy(q->ipkey, key, sizeof(q->ipkey));
-		key = q->ipkey;
-	}
-	q->key = key;
-	q->hv = mhash_key(vs, key, len);
-	__builtin_prefetch(mbloom_block(&c->L->hash, q->hv));
 }
 
 struct rxctx {
@@ -519,7 +144,6 @@ scan_regexes(struct mctx *c)
 	const struct mlayer *L = c->L;
 	struct mevent *me = c->me;
 	struct detect_match_state *st = c->st;
-	c->scanned = true;
 	st->nrx = 0;
 	if (L->hs.n == 0)
 		return;
@@ -539,37 +163,63 @@ scan_regexes(struct mctx *c)
 	}
 }
 
+/*
+ * A call takes its events in groups of up to MGROUP and runs the stages
+ * below on a whole group before the next: what a stage prefetches for one
+ * event is read when the stage after it comes to that event, once the
+ * rest of the group has been through the stage between. (Keeping several
+ * groups in flight, a stage apart, waits less for memory but spills the
+ * events out of the L1 cache, and measured slower.)
+ */
+
+/* ---- stage 1: load ---------------------------------------------------------------- */
+
 static void
-layer_match(struct mctx *c)
+probe_add(struct mgroup *g, const struct mhash *h, enum mspace vs, const void *key,
+          size_t len, unsigned val)
 {
-	const struct mlayer *L = c->L;
-	struct mevent *me = c->me;
-	struct detect_match_state *st = c->st;
-	c->scanned = false;
-	st->nrx = 0;
-	/* Hash every key and prefetch its filter line; the regex scan and the
-	 * CIDR lookups below run while those lines arrive. */
+	struct mprobe *q = &g->pool[g->npool++];
+	q->vs = (uint8_t)vs;
+	q->val = (uint8_t)val;
+	q->len = (uint32_t)len;
+	q->pass = 0;
+	q->key = key;
+	q->hv = mhash_key(vs, key, len);
+	__builtin_prefetch(mbloom_block(h, q->hv));
+}
+
+/* The most probes one value makes: itself and a parent per label. */
+#define MPROBE_VALUE 65
+
+/*
+ * Queues the exact-index probes of ge's values in layer l, from value
+ * ge->pnext[l] on, while the pool has room for a whole value; pnext[l]
+ * says where it stopped (nvals: done). An event with more keys than the
+ * pool holds ends its group and queues the rest when it is matched.
+ */
+static void
+probes_collect(struct mgroup *g, const struct mlayer *L, struct mgev *ge, unsigned l)
+{
 	const struct mhash *h = &L->hash;
-	struct probes pr;
-	pr.n = 0;
-	for (unsigned i = 0; i < me->nvals && h->n > 0; i++) {
+	struct mevent *me = &ge->me;
+	ge->pfirst[l] = (uint32_t)g->npool;
+	unsigned i = h->n > 0 ? ge->pnext[l] : me->nvals;
+	for (; i < me->nvals; i++) {
 		const struct mval *v = &me->val[i];
 		if (!v->probe)
 			continue;
+		if (MPOOL - g->npool < MPROBE_VALUE)
+			break;
 		switch ((enum mfield)v->field) {
 		case MF_IP_VALUE:
-			if (h->spaces & (1u << MS_IP)) {
-				uint8_t key[17];
-				key[0] = v->ip->family;
-				memcpy(key + 1, v->ip->a, 16);
-				probe(c, &pr, MS_IP, key, sizeof(key), i);
-			}
-			if (L->net.nnodes > 0)
-				mnet_prefetch(&L->net, v->ip);
+			if (v->ip->family == 4 && (h->spaces & (1u << MS_IP4)))
+				probe_add(g, h, MS_IP4, v->ip->a + 12, 4, i);
+			else if (v->ip->family == 6 && (h->spaces & (1u << MS_IP6)))
+				probe_add(g, h, MS_IP6, v->ip->a, 16, i);
 			break;
 		case MF_DOMAIN_VALUE:
 			if (h->spaces & (1u << MS_DOMAIN))
-				probe(c, &pr, MS_DOMAIN, v->s, v->len, i);
+				probe_add(g, h, MS_DOMAIN, v->s, v->len, i);
 			if (L->suffix_labels != 0) {
 				/* Parents with as many labels as some suffix has. */
 				unsigned n = mdomain_labels(v->s, v->len);
@@ -578,36 +228,210 @@ layer_match(struct mctx *c)
 						continue;
 					n--;
 					if ((L->suffix_labels >> n) & 1)
-						probe(c, &pr, MS_SUFFIX, v->s + k + 1, v->len - k - 1, i);
+						probe_add(g, h, MS_SUFFIX, v->s + k + 1, v->len - k - 1, i);
 				}
 			}
 			break;
 		case MF_EMAIL_VALUE:
 			if (h->spaces & (1u << MS_EMAIL))
-				probe(c, &pr, MS_EMAIL, v->s, v->len, i);
+				probe_add(g, h, MS_EMAIL, v->s, v->len, i);
 			break;
 		default:
 			if (!mhash_has_field(h, v->field))
 				break;
 			if (v->kind == MK_INT)
-				probe(c, &pr, mfield_space(v->field), &v->i, sizeof(v->i), i);
+				probe_add(g, h, mfield_space(v->field), &v->i, sizeof(v->i), i);
 			else
-				probe(c, &pr, mfield_space(v->field), v->s, v->len, i);
+				probe_add(g, h, mfield_space(v->field), v->s, v->len, i);
 			break;
 		}
 	}
-	if (!c->scanned)
-		scan_regexes(c);
-	if (L->net.nnodes > 0) {
-		for (unsigned i = 0; i < me->nvals; i++) {
-			const struct mval *v = &me->val[i];
-			if (v->field != MF_IP_VALUE)
+	ge->pnext[l] = (uint16_t)i;
+	ge->pn[l] = (uint32_t)(g->npool - ge->pfirst[l]);
+}
+
+/* The addresses of ge to search in layer l's CIDR table. */
+static void
+net_collect(const struct mlayer *L, struct mgev *ge, unsigned l)
+{
+	ge->nnet[l] = 0;
+	if (L->net.nnodes == 0)
+		return;
+	const struct mevent *me = &ge->me;
+	for (unsigned k = 0; k < me->nip; k++) {
+		ge->net[l][ge->nnet[l]++].val = me->ipval[k];
+		mnet_prefetch(&L->net, me->val[me->ipval[k]].ip);
+	}
+}
+
+/* Loads up to MGROUP events of ev[0..n) into g; returns how many. */
+static size_t
+stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest_event *const *ev,
+           size_t n)
+{
+	g->npool = 0;
+	size_t k = 0, text = 0;
+	bool full = false;
+	/* Events share one buffer for their normalised values, so that the
+	 * group's text stays together in cache; each needs MEV_BUF_BYTES free
+	 * (at most). */
+	while (k < n && k < MGROUP && !full && MGROUP_TEXT - text >= MEV_BUF_BYTES) {
+		struct mgev *ge = &g->ev[k];
+		mevent_fill(&ge->me, ev[k], g->text + text, MEV_BUF_BYTES, m->need);
+		k++;
+		text += ge->me.used;
+		for (unsigned l = 0; l < 2; l++) {
+			const struct mlayer *L = m->layer[l];
+			ge->pnext[l] = 0;
+			ge->pn[l] = 0;
+			ge->nnet[l] = 0;
+			if (L == NULL)
 				continue;
-			for (uint32_t nd = mnet_lookup(&L->net, v->ip); nd != M_NONE;
-			     nd = L->net.nodes[nd].parent) {
-				const struct mnet_node *node = &L->net.nodes[nd];
-				dispatch(c, L->net.post + node->post, node->npost, v);
+			if (!full) {
+				probes_collect(g, L, ge, l);
+				full = ge->pnext[l] < ge->me.nvals;
 			}
+			net_collect(L, ge, l);
+		}
+	}
+	g->n = k;
+	return k;
+}
+
+/* ---- stages 2 to 5: filters, table slots, key records, CIDR blocks --------------- */
+
+static void
+probes_filter(const struct mhash *h, struct mprobe *q, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		q[k].pass = mbloom_test(h, q[k].hv);
+		if (q[k].pass)
+			__builtin_prefetch(&h->slots[(size_t)q[k].hv & (h->cap - 1)]);
+	}
+}
+
+/* The slots have (mostly) arrived: start loading the key record of the
+ * slot with the probe's hash; a probe whose chain ends first is a miss. */
+static void
+probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
+{
+	for (uint32_t k = 0; k < n; k++) {
+		if (!q[k].pass)
+			continue;
+		for (size_t i = (size_t)q[k].hv & (h->cap - 1);; i = (i + 1) & (h->cap - 1)) {
+			const struct mhash_slot *s = &h->slots[i];
+			if (s->npost == 0) {
+				q[k].pass = 0;
+				break;
+			}
+			if (s->h == q[k].hv) {
+				__builtin_prefetch(h->keys + s->koff);
+				break;
+			}
+		}
+	}
+}
+
+/* Calls fn on every layer of every event of g. */
+#define EACH_LAYER(m, g, ge, L, l)                                                            \
+	for (size_t e_ = 0; e_ < (g)->n; e_++)                                                \
+		for (unsigned l = 0; l < 2; l++)                                              \
+			for (struct mgev *ge = &(g)->ev[e_]; ge != NULL; ge = NULL)           \
+				for (const struct mlayer *L = (m)->layer[l]; L != NULL; L = NULL)
+
+/* Stage 2: the Bloom filters (prefetching the table slots of keys that
+ * pass) and the CIDR filters (prefetching the jump entries). */
+static void
+stage_filter(const struct detect_matcher *m, struct mgroup *g)
+{
+	EACH_LAYER(m, g, ge, L, l) {
+		probes_filter(&L->hash, g->pool + ge->pfirst[l], ge->pn[l]);
+		for (unsigned k = 0; k < ge->nnet[l]; k++) {
+			struct mnetq *q = &ge->net[l][k];
+			q->live = mnet_pass(&L->net, ge->me.val[q->val].ip);
+			q->nd = M_NONE;
+		}
+	}
+}
+
+/* Stage 3: key records of the slots found; intervals to search. */
+static void
+stage_slots(const struct detect_matcher *m, struct mgroup *g)
+{
+	EACH_LAYER(m, g, ge, L, l) {
+		probes_prefetch_keys(&L->hash, g->pool + ge->pfirst[l], ge->pn[l]);
+		for (unsigned k = 0; k < ge->nnet[l]; k++) {
+			struct mnetq *q = &ge->net[l][k];
+			if (q->live)
+				mnet_range(&L->net, ge->me.val[q->val].ip, &q->a, &q->b);
+		}
+	}
+}
+
+/* Stage 4: the innermost block of each address the filter let through. */
+static void
+stage_search(const struct detect_matcher *m, struct mgroup *g)
+{
+	EACH_LAYER(m, g, ge, L, l) {
+		for (unsigned k = 0; k < ge->nnet[l]; k++) {
+			struct mnetq *q = &ge->net[l][k];
+			if (!q->live)
+				continue;
+			q->nd = mnet_search(&L->net, ge->me.val[q->val].ip, q->a, q->b);
+			if (q->nd != M_NONE)
+				__builtin_prefetch(&L->net.nodes[q->nd]);
+		}
+	}
+}
+
+/* Stage 5: the postings and the parent of each block found. */
+static void
+stage_blocks(const struct detect_matcher *m, struct mgroup *g)
+{
+	EACH_LAYER(m, g, ge, L, l) {
+		for (unsigned k = 0; k < ge->nnet[l]; k++) {
+			const struct mnetq *q = &ge->net[l][k];
+			if (q->nd == M_NONE)
+				continue;
+			const struct mnet_node *node = &L->net.nodes[q->nd];
+			__builtin_prefetch(&L->net.post[node->post]);
+			if (node->parent != M_NONE)
+				__builtin_prefetch(&L->net.nodes[node->parent]);
+		}
+	}
+}
+
+/* ---- stage 6: match ---------------------------------------------------------------- */
+
+static void
+probes_finish(struct mctx *c, const struct mprobe *q, uint32_t n)
+{
+	const struct mhash *h = &c->L->hash;
+	for (uint32_t k = 0; k < n; k++) {
+		if (!q[k].pass)
+			continue;
+		uint32_t np = 0;
+		const struct mpost *p =
+		    mhash_find_slot(h, (enum mspace)q[k].vs, q[k].key, q[k].len, q[k].hv, &np);
+		if (p != NULL)
+			dispatch(c, p, np, &c->me->val[q[k].val]);
+	}
+}
+
+static void
+layer_match(struct mctx *c, struct mgroup *g, struct mgev *ge)
+{
+	const struct mlayer *L = c->L;
+	struct mevent *me = c->me;
+	struct detect_match_state *st = c->st;
+	unsigned l = c->layer;
+	scan_regexes(c);
+	for (unsigned k = 0; k < ge->nnet[l]; k++) {
+		const struct mnetq *q = &ge->net[l][k];
+		const struct mval *v = &me->val[q->val];
+		for (uint32_t nd = q->nd; nd != M_NONE; nd = L->net.nodes[nd].parent) {
+			const struct mnet_node *node = &L->net.nodes[nd];
+			dispatch(c, L->net.post + node->post, node->npost, v);
 		}
 	}
 	size_t nrx = st->nrx;
@@ -617,14 +441,53 @@ layer_match(struct mctx *c)
 		if (p->anchor != M_NONE && p->obj == me->slot[v->slot].obj)
 			consider(c, p->anchor, v->slot);
 	}
-	if (pr.n > 0)
-		probes_run(c, &pr);
+	probes_finish(c, g->pool + ge->pfirst[l], ge->pn[l]);
+	/* Keys beyond the pool: this event ends its group, so the pool is
+	 * free to take them now. */
+	while (ge->pnext[l] < me->nvals) {
+		g->npool = 0;
+		probes_collect(g, L, ge, l);
+		probes_filter(&L->hash, g->pool, ge->pn[l]);
+		probes_finish(c, g->pool, ge->pn[l]);
+	}
 	for (unsigned s = 0; s < me->nslots; s++) {
 		uint8_t obj = me->slot[s].obj;
 		for (size_t k = 0; k < L->nscan[obj]; k++)
 			consider(c, L->scan[obj][k], s);
 	}
 }
+
+/* Matches one event: its touches go to the current touch list, and the
+ * event joins the ones waiting to be emitted. */
+static void
+event_match(const struct detect_matcher *m, struct detect_match_state *st, struct mgroup *g,
+            struct mgev *ge, size_t index)
+{
+	struct mtouches *tl = &st->tl[st->cur];
+	struct mctx c = {.m = m, .st = st, .me = &ge->me, .tl = tl, .tfirst = tl->n};
+	for (unsigned l = 0; l < 2; l++) {
+		if (m->layer[l] == NULL)
+			continue;
+		c.L = m->layer[l];
+		c.layer = l;
+		layer_match(&c, g, ge);
+	}
+	/* The touch set is per event; the indicators are read when emitting,
+	 * a round later. */
+	for (size_t i = c.tfirst; i < tl->n; i++) {
+		const struct mtouch *t = &tl->t[i];
+		st->tset[t->tslot] = 0;
+		__builtin_prefetch(&m->layer[t->layer]->inds[t->ind]);
+	}
+	struct mpending *pe = &st->pending[st->npending++];
+	*pe = (struct mpending){.index = index,
+	                        .ts_ms = ge->me.ev->ts_ms,
+	                        .list = (uint8_t)st->cur,
+	                        .tfirst = (uint32_t)c.tfirst,
+	                        .tn = (uint32_t)(tl->n - c.tfirst)};
+}
+
+/* ---- stage 7: emit ----------------------------------------------------------------- */
 
 static void
 emit_hit(struct detect_match_state *st, const struct mind *mi, uint32_t obs, uint32_t nev,
@@ -649,9 +512,92 @@ lowest(uint64_t mask, uint32_t fallback)
 	return mask ? (uint32_t)__builtin_ctzll(mask) : fallback;
 }
 
-int
-detect_matcher_match(const struct detect_matcher *m, struct detect_match_state *st,
-                     const struct ingest_event *ev, struct detect_match_hit *hits, int max)
+static int
+event_emit(const struct detect_matcher *m, struct detect_match_state *st,
+           const struct mpending *pe, struct detect_match_hit *hits, int max)
+{
+	int nh = 0;
+	const struct mtouch *tt = st->tl[pe->list].t + pe->tfirst;
+	for (uint32_t i = 0; i < pe->tn; i++) {
+		const struct mtouch *t = &tt[i];
+		const struct mlayer *L = m->layer[t->layer];
+		const struct mind *mi = &L->inds[t->ind];
+		if (mi->flags & MIND_DISABLED)
+			continue;
+		if (t->layer == 0 && m->ntomb > 0 && tomb_has(m, mi->id_hash))
+			continue;
+		uint32_t nev = 1;
+		if (mi->flags & MIND_STATEFUL) {
+			if (mstate_advance(st, L, mi, t->mask, pe->ts_ms, &nev))
+				emit_hit(st, mi, lowest(t->mask, t->first_obs), nev, hits, max, &nh);
+		} else if ((mi->flags & (MIND_BARE | MIND_ANY)) ||
+		           monode_single(L, mi->otree, t->mask, pe->ts_ms)) {
+			emit_hit(st, mi, t->first_obs, 1, hits, max, &nh);
+		}
+	}
+	return nh;
+}
+
+struct memit {
+	const struct detect_matcher *m;
+	struct detect_match_hit *hits;
+	int max;
+	detect_match_each each;
+	void *arg;
+	int last; /* hits of the last event emitted */
+};
+
+/* Emits the first n waiting events, in order, and frees their touch
+ * lists. */
+static void
+emit_pending(struct detect_match_state *st, struct memit *x, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		x->last = event_emit(x->m, st, &st->pending[i], x->hits, x->max);
+		if (x->each != NULL && x->last > 0)
+			x->each(x->arg, st->pending[i].index, x->hits, x->last);
+	}
+	/* Lists no event still waiting uses are empty again. */
+	bool used[2] = {false, false};
+	for (size_t i = n; i < st->npending; i++)
+		used[st->pending[i].list] = true;
+	for (int k = 0; k < 2; k++) {
+		if (!used[k])
+			st->tl[k].n = 0;
+	}
+	memmove(st->pending, st->pending + n, (st->npending - n) * sizeof(*st->pending));
+	st->npending -= n;
+}
+
+/* Stage 6 and 7 for g: its events are matched into the current touch list
+ * and emitted a round later, so that their indicators have arrived; the
+ * previous group's are emitted now. */
+static void
+stage_match(const struct detect_matcher *m, struct detect_match_state *st, struct mgroup *g,
+            struct memit *x)
+{
+	size_t before = st->npending;
+	st->cur ^= 1;
+	for (size_t e = 0; e < g->n; e++) {
+		if (st->tl[st->cur].n > MST_TOUCH_ARR - MST_TOUCH_MAX) {
+			/* A list may fill up: emit everything before this event. */
+			emit_pending(st, x, st->npending);
+			before = 0;
+		}
+		event_match(m, st, g, &g->ev[e], g->first + e);
+	}
+	emit_pending(st, x, before);
+}
+
+/* ---- the whole lookup ------------------------------------------------------------- */
+
+/* Matches ev[0..n) through the stages; each event's hits go to hits (at
+ * most max) and, when each is set, to each(). Returns the hits of the
+ * last event. */
+static int
+match_events(const struct detect_matcher *m, struct detect_match_state *st,
+             const struct ingest_event *const *ev, size_t n, struct detect_match_hit *hits,
+             int max, detect_match_each each, void *arg)
 {
 	if (st->gen != m->gen) {
 		for (int i = 0; i < 2; i++) {
@@ -660,32 +606,34 @@ detect_matcher_match(const struct detect_matcher *m, struct detect_match_state *
 		}
 		st->gen = m->gen;
 	}
-	struct mevent *me = &st->me;
-	mevent_fill(me, ev);
-	struct mctx c = {.m = m, .st = st, .me = me};
-	for (unsigned i = 0; i < 2; i++) {
-		if (m->layer[i] == NULL)
-			continue;
-		c.L = m->layer[i];
-		c.layer = i;
-		layer_match(&c);
+	struct memit x = {.m = m, .hits = hits, .max = max, .each = each, .arg = arg};
+	for (size_t done = 0; done < n;) {
+		struct mgroup *g = &st->grp;
+		g->first = done;
+		done += stage_load(m, g, ev + done, n - done);
+		stage_filter(m, g);
+		stage_slots(m, g);
+		stage_search(m, g);
+		stage_blocks(m, g);
+		stage_match(m, st, g, &x);
 	}
-	int nh = 0;
-	for (size_t i = 0; i < st->ntouch; i++) {
-		const struct mtouch *t = &st->touch[i];
-		st->tset[t->tslot] = 0;
-		const struct mlayer *L = m->layer[t->layer];
-		const struct mind *mi = &L->inds[t->ind];
-		uint32_t nev = 1;
-		if (mi->flags & MIND_STATEFUL) {
-			if (mstate_advance(st, L, mi, t->mask, ev->ts_ms, &nev))
-				emit_hit(st, mi, lowest(t->mask, t->first_obs), nev, hits, max, &nh);
-		} else if ((mi->flags & (MIND_BARE | MIND_ANY)) ||
-		           monode_single(L, mi->otree, t->mask, ev->ts_ms)) {
-			emit_hit(st, mi, t->first_obs, 1, hits, max, &nh);
-		}
-	}
-	st->ntouch = 0;
-	return nh;
+	emit_pending(st, &x, st->npending);
+	return x.last;
 }
 
+int
+detect_matcher_match(const struct detect_matcher *m, struct detect_match_state *st,
+                     const struct ingest_event *ev, struct detect_match_hit *hits, int max)
+{
+	return match_events(m, st, &ev, 1, hits, max, NULL, NULL);
+}
+
+void
+detect_matcher_match_batch(const struct detect_matcher *m, struct detect_match_state *st,
+                           const struct ingest_event *const *ev, size_t n, int max,
+                           detect_match_each each, void *arg)
+{
+	if (max > MST_HITS)
+		max = MST_HITS;
+	(void)match_events(m, st, ev, n, st->hits, max, each, arg);
+}

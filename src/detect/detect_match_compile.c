@@ -323,19 +323,14 @@ cand_ip(struct builder *b, const struct mcmp *c, int family, const uint8_t *addr
 		memcpy(a->addr, addr, family == 4 ? 4 : 16);
 		return;
 	}
-	uint8_t *key = marena_alloc(&b->tmp, 17);
-	memset(key, 0, 17);
-	key[0] = (uint8_t)family;
-	if (family == 4) {
-		key[11] = key[12] = 0xff;
-		memcpy(key + 13, addr, 4);
-	} else {
-		memcpy(key + 1, addr, 16);
-	}
+	/* The family is the value space, so the key is the address alone. */
+	size_t n = family == 4 ? 4 : 16;
+	uint8_t *key = marena_alloc(&b->tmp, n);
+	memcpy(key, addr, n);
 	struct pend_anchor *a = cand_add(b, PA_HASH, c);
-	a->vs = MS_IP;
+	a->vs = family == 4 ? MS_IP4 : MS_IP6;
 	a->key = key;
-	a->len = 17;
+	a->len = (uint32_t)n;
 }
 
 static void
@@ -531,6 +526,9 @@ compile_cmp(struct builder *b, uint32_t at, const struct stix_pattern_comparison
 		set_false(L, at, a);
 		return;
 	}
+	/* Events must carry the field, even when an index hit alone will
+	 * prove the comparison and the comparison itself is not kept. */
+	L->need |= 1ull << f;
 	VEC_GROW(L->cmps, L->ncmps, L->cmps_cap);
 	struct mcmp *c = &L->cmps[L->ncmps];
 	memset(c, 0, sizeof(*c));
@@ -1182,6 +1180,7 @@ matcher_new(struct mlayer *base, struct mlayer *delta)
 	m->gen = atomic_fetch_add(&matcher_gen, 1);
 	m->layer[0] = base;
 	m->layer[1] = delta;
+	m->need = mevent_need((base ? base->need : 0) | (delta ? delta->need : 0));
 	return m;
 }
 

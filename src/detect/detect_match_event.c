@@ -196,7 +196,7 @@ enum mspace
 mfield_space(enum mfield f)
 {
 	if (mfield_is_ip(f))
-		return MS_IP;
+		return MS_IP4;
 	if (f == MF_DOMAIN_VALUE)
 		return MS_DOMAIN;
 	if (f == MF_EMAIL_VALUE || f == MF_MSG_FROM_VALUE || f == MF_MSG_TO_VALUE)
@@ -272,7 +272,20 @@ mutf8_valid(const char *str, size_t n)
 static bool
 has_upper(const char *s, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
+	/* Eight bytes at a time: a byte is in 'A'..'Z' when adding 0x3f
+	 * carries it past 0x7f (>= 'A') and adding 0x25 does not (<= 'Z');
+	 * bytes with the top bit set are neither. */
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, s + i, 8);
+		uint64_t low7 = w & ~high;
+		uint64_t ge_a = low7 + ones * 0x3f, gt_z = low7 + ones * 0x25;
+		if ((ge_a & ~gt_z & ~w & high) != 0)
+			return true;
+	}
+	for (; i < n; i++) {
 		if (s[i] >= 'A' && s[i] <= 'Z')
 			return true;
 	}
@@ -480,6 +493,12 @@ slot_open(struct mevent *me, enum mobj obj)
 	return me->nslots++;
 }
 
+static bool
+need(const struct mevent *me, enum mfield f)
+{
+	return (me->need >> f) & 1;
+}
+
 static struct mval *
 val_add(struct mevent *me, unsigned slot, enum mfield f, enum mkind kind)
 {
@@ -498,7 +517,7 @@ val_add(struct mevent *me, unsigned slot, enum mfield f, enum mkind kind)
 static const char *
 norm_copy(struct mevent *me, enum mnorm how, const char *p, size_t n, size_t *outlen)
 {
-	size_t room = sizeof(me->buf) - me->used;
+	size_t room = me->cap - me->used;
 	size_t cap = room < MEV_NORM_MAX + 1 ? room : MEV_NORM_MAX + 1;
 	const char *r = mnorm_apply(how, p, n, me->buf + me->used, cap, outlen);
 	if (r == me->buf + me->used)
@@ -509,6 +528,8 @@ norm_copy(struct mevent *me, enum mnorm how, const char *p, size_t n, size_t *ou
 static void
 str_val(struct mevent *me, unsigned slot, enum mfield f, struct ingest_str s)
 {
+	if (!need(me, f))
+		return;
 	struct mval *v = val_add(me, slot, f, MK_STR);
 	size_t n = 0;
 	v->s = norm_copy(me, mfield_norm(f), s.p, s.len, &n);
@@ -518,7 +539,7 @@ str_val(struct mevent *me, unsigned slot, enum mfield f, struct ingest_str s)
 static void
 int_val(struct mevent *me, unsigned slot, enum mfield f, int64_t i)
 {
-	if (i != 0)
+	if (i != 0 && need(me, f))
 		val_add(me, slot, f, MK_INT)->i = i;
 }
 
@@ -605,37 +626,65 @@ url_add(struct mevent *me, struct ingest_str s)
 	v->len = (uint32_t)m;
 }
 
+uint64_t
+mevent_need(uint64_t mask)
+{
+	const uint64_t bit = 1;
+	if (mask & (bit << MF_TYPE))
+		return MEVENT_ALL; /* every object, so every value that makes one */
+	if (mask & ((bit << MF_NT_SRC_VALUE) | (bit << MF_NT_DST_VALUE)))
+		mask |= bit << MF_IP_VALUE;
+	if (mask & (bit << MF_DOMAIN_VALUE))
+		mask |= bit << MF_URL_VALUE; /* the hosts of URLs are domains */
+	/* E-mail addresses are objects that messages refer to: always. */
+	mask |= (bit << MF_EMAIL_VALUE) | (bit << MF_MSG_FROM_VALUE) | (bit << MF_MSG_TO_VALUE);
+	return mask;
+}
+
+/* An address object, and its value when it is needed. */
+static unsigned
+ip_add(struct mevent *me, const struct ingest_ip *ip)
+{
+	unsigned s = slot_open(me, ip->family == 4 ? MO_IPV4 : MO_IPV6);
+	me->slot[s].family = ip->family;
+	if (need(me, MF_IP_VALUE)) {
+		me->ipval[me->nip++] = (uint8_t)me->nvals;
+		val_add(me, s, MF_IP_VALUE, MK_IP)->ip = ip;
+	}
+	return s;
+}
+
 void
-mevent_fill(struct mevent *me, const struct ingest_event *ev)
+mevent_fill(struct mevent *me, const struct ingest_event *ev, char *buf, size_t cap,
+            uint64_t need_mask)
 {
 	me->ev = ev;
-	me->nslots = me->nvals = 0;
+	me->buf = buf;
+	me->cap = cap;
+	me->need = need_mask;
+	me->nslots = me->nvals = me->nip = 0;
 	me->used = 0;
 	unsigned src = 0xff, dst = 0xff, nt = 0xff;
-	if (ev->src_ip.family == 4 || ev->src_ip.family == 6) {
-		src = slot_open(me, ev->src_ip.family == 4 ? MO_IPV4 : MO_IPV6);
-		me->slot[src].family = ev->src_ip.family;
-		val_add(me, src, MF_IP_VALUE, MK_IP)->ip = &ev->src_ip;
-	}
-	if (ev->dst_ip.family == 4 || ev->dst_ip.family == 6) {
-		dst = slot_open(me, ev->dst_ip.family == 4 ? MO_IPV4 : MO_IPV6);
-		me->slot[dst].family = ev->dst_ip.family;
-		val_add(me, dst, MF_IP_VALUE, MK_IP)->ip = &ev->dst_ip;
-	}
+	if (ev->src_ip.family == 4 || ev->src_ip.family == 6)
+		src = ip_add(me, &ev->src_ip);
+	if (ev->dst_ip.family == 4 || ev->dst_ip.family == 6)
+		dst = ip_add(me, &ev->dst_ip);
 	if (src != 0xff || dst != 0xff || ev->src_port || ev->dst_port || have(ev->proto) ||
 	    have(ev->app_proto)) {
 		nt = slot_open(me, MO_NT);
 		struct mslot *s = &me->slot[nt];
-		if (src != 0xff) {
+		if (src != 0xff)
 			s->ref_src = (uint8_t)src;
+		if (dst != 0xff)
+			s->ref_dst = (uint8_t)dst;
+		if (src != 0xff && need(me, MF_NT_SRC_VALUE)) {
 			struct mval *v = val_add(me, nt, MF_NT_SRC_VALUE, MK_IP);
 			v->ip = &ev->src_ip;
 			v->probe = 0;
 			me->val[me->slot[src].first].alias_field = MF_NT_SRC_VALUE;
 			me->val[me->slot[src].first].alias_slot = (uint8_t)nt;
 		}
-		if (dst != 0xff) {
-			s->ref_dst = (uint8_t)dst;
+		if (dst != 0xff && need(me, MF_NT_DST_VALUE)) {
 			struct mval *v = val_add(me, nt, MF_NT_DST_VALUE, MK_IP);
 			v->ip = &ev->dst_ip;
 			v->probe = 0;
@@ -653,6 +702,10 @@ mevent_fill(struct mevent *me, const struct ingest_event *ev)
 		for (int i = 0; i < 2; i++) {
 			if (!have(protos[i]))
 				continue;
+			if (!need(me, MF_NT_PROTOCOL)) {
+				me->slot[nt].nprotos++;
+				continue;
+			}
 			struct mval *v = val_add(me, nt, MF_NT_PROTOCOL, MK_STR);
 			size_t n = 0;
 			v->s = norm_copy(me, MN_LOWER, protos[i].p, protos[i].len, &n);
@@ -660,20 +713,24 @@ mevent_fill(struct mevent *me, const struct ingest_event *ev)
 			v->idx = me->slot[nt].nprotos++;
 		}
 	}
-	if (have(ev->dns_qname))
-		domain_add(me, ev->dns_qname.p, ev->dns_qname.len);
-	if (have(ev->url_domain))
-		domain_add(me, ev->url_domain.p, ev->url_domain.len);
-	if (have(ev->tls_sni))
-		domain_add(me, ev->tls_sni.p, ev->tls_sni.len);
-	unsigned first_url = me->nslots;
-	url_add(me, ev->url_full);
-	for (int i = 0; i < ev->nurls && i < INGEST_MAX_URLS; i++)
-		url_add(me, ev->urls[i]);
-	unsigned last_url = me->nslots;
-	for (unsigned i = first_url; i < last_url; i++) {
-		const struct mval *v = &me->val[me->slot[i].first];
-		url_host(me, v->s, v->len);
+	if (need(me, MF_DOMAIN_VALUE)) {
+		if (have(ev->dns_qname))
+			domain_add(me, ev->dns_qname.p, ev->dns_qname.len);
+		if (have(ev->url_domain))
+			domain_add(me, ev->url_domain.p, ev->url_domain.len);
+		if (have(ev->tls_sni))
+			domain_add(me, ev->tls_sni.p, ev->tls_sni.len);
+	}
+	if (need(me, MF_URL_VALUE)) {
+		unsigned first_url = me->nslots;
+		url_add(me, ev->url_full);
+		for (int i = 0; i < ev->nurls && i < INGEST_MAX_URLS; i++)
+			url_add(me, ev->urls[i]);
+		unsigned last_url = me->nslots;
+		for (unsigned i = first_url; i < last_url && need(me, MF_DOMAIN_VALUE); i++) {
+			const struct mval *v = &me->val[me->slot[i].first];
+			url_host(me, v->s, v->len);
+		}
 	}
 	if (have(ev->file_name) || have(ev->file_sha256) || have(ev->file_md5) ||
 	    have(ev->file_sha1) || ev->file_size != 0) {
@@ -771,8 +828,8 @@ jstr(const char *s, size_t n)
 json_t *
 detect_match_event_objects(const struct ingest_event *ev)
 {
-	struct mevent *me = xmalloc(sizeof(*me));
-	mevent_fill(me, ev);
+	struct mevent *me = xmalloc(sizeof(*me) + MEV_BUF_BYTES);
+	mevent_fill(me, ev, (char *)(me + 1), MEV_BUF_BYTES, MEVENT_ALL);
 	json_t *objs = json_object();
 	char key[8];
 	for (unsigned i = 0; i < me->nslots; i++) {

@@ -112,14 +112,16 @@ unsigned mdomain_labels(const char *s, size_t n);
  * without a space of their own get one each: MS_INT_BASE + field for
  * integers (8 bytes), MS_STR_BASE + field for strings. */
 enum mspace {
-	MS_IP = 1,     /* family byte + 16 address bytes (IPv4 mapped) */
+	MS_IP4 = 1,    /* an IPv4 address, 4 bytes */
 	MS_DOMAIN = 2, /* a normalised domain */
 	MS_SUFFIX = 3, /* what follows a '.' in a domain (LIKE '%.x') */
 	MS_EMAIL = 4,  /* a lower-cased e-mail address, any of the e-mail properties */
+	MS_IP6 = 5,    /* an IPv6 address, 16 bytes */
 	MS_INT_BASE = 8,
 	MS_STR_BASE = 72,
 };
-/* The value space of a property's keys. */
+/* The value space of a property's keys (addresses: MS_IP4 or MS_IP6 by
+ * their family). */
 enum mspace mfield_space(enum mfield f);
 
 /* ---- one event, as objects and values --------------------------------- */
@@ -168,12 +170,24 @@ struct mevent {
 	struct mval val[MEV_MAX_VALUES];
 	unsigned nslots, nvals;
 	char iptext[2][48];
-	size_t used;
-	char buf[MEV_BUF_BYTES];
+	char *buf; /* normalised copies of values */
+	size_t used, cap;
+	uint64_t need;    /* fields extracted */
+	uint8_t ipval[2]; /* the MF_IP_VALUE values (source, destination) */
+	uint8_t nip;
 };
 
-/* Extracts the objects and normalised values of ev into me. */
-void mevent_fill(struct mevent *me, const struct ingest_event *ev);
+/* The fields to extract so that comparisons on the fields in mask see
+ * what they would see in a full extraction (an address for its
+ * network-traffic reference, URLs for the domains of their hosts, ...). */
+uint64_t mevent_need(uint64_t mask);
+#define MEVENT_ALL (~0ull)
+
+/* Extracts the objects and normalised values of ev into me, only the
+ * fields in need (mevent_need()), normalised copies into buf, which needs
+ * MEV_BUF_BYTES (me->used says how many it took). */
+void mevent_fill(struct mevent *me, const struct ingest_event *ev, char *buf, size_t cap,
+                 uint64_t need);
 /* The text of a string or address value (addresses are formatted once). */
 const char *mval_text(struct mevent *me, struct mval *v, uint32_t *len);
 /* True if the value is valid UTF-8 (cached). */
@@ -295,7 +309,14 @@ size_t mhash_bytes(const struct mhash *h);
 static inline uint64_t
 mhash_key(enum mspace vs, const void *key, size_t len)
 {
-	return mh_hash(key, len, (uint64_t)vs * 0x9e3779b97f4a7c15ull);
+	uint64_t seed = (uint64_t)vs * 0x9e3779b97f4a7c15ull;
+	if (len == 4 || len == 8) {
+		/* IPv4 addresses and integers, the most frequent keys: one
+		 * multiply. */
+		uint64_t v = len == 4 ? mh_r4(key) : mh_r8(key);
+		return mh_mum(v ^ 0xa0761d6478bd642full, seed ^ len ^ 0xe7037ed1a0b428dbull);
+	}
+	return mh_hash(key, len, seed);
 }
 
 /* The Bloom filter block of a key: one cache line. */
@@ -311,12 +332,15 @@ mbloom_test(const struct mhash *h, uint64_t hv)
 	const uint64_t *blk = mbloom_block(h, hv);
 	uint64_t x = hv * 0xff51afd7ed558ccdull;
 	x ^= x >> 29;
+	/* No early exit: a miss fails at an unpredictable bit, and six loads
+	 * from one line cost less than a mispredicted branch. */
+	uint64_t all = 1;
+#pragma GCC unroll 6
 	for (int j = 0; j < 6; j++) {
 		unsigned bit = (unsigned)(x >> (j * 9)) & 511u;
-		if ((blk[bit >> 6] & (1ull << (bit & 63))) == 0)
-			return false;
+		all &= blk[bit >> 6] >> (bit & 63);
 	}
-	return true;
+	return all & 1;
 }
 
 /* The postings of (vs, key) past the filter, or NULL. hv is
@@ -375,8 +399,11 @@ struct mnet_table {
 	unsigned __int128 *start; /* IPv6: elementary intervals, ascending, start[0] = 0 */
 	uint32_t *node;           /* IPv6: innermost block over [start[i], start[i+1]) */
 	struct mnet_iv4 *iv4;     /* IPv4: both, in one array */
-	uint32_t *jump;           /* 2^bits + 1 entries: first interval at or after the top bits */
+	uint32_t *jump;           /* 2^bits + 1 entries: first interval at or after the
+	                             bits that follow the shared prefix */
 	unsigned bits;
+	unsigned skip;            /* bits of the prefix every block shares */
+	unsigned __int128 base;   /* that prefix, the rest zero */
 	/* A bit per /fbits prefix (IPv4) or per hash of the /32 (IPv6) that
 	 * some block touches; NULL when an IPv6 block is shorter than /32. */
 	uint64_t *filter;
@@ -402,8 +429,15 @@ void mnet_free(struct mnet *nt);
 size_t mnet_bytes(const struct mnet *nt);
 /* The innermost block holding ip, or M_NONE; walk up with nodes[].parent. */
 uint32_t mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip);
-/* Starts loading what mnet_lookup(ip) reads first. */
+/* mnet_lookup() in steps, so that a batch of lookups overlaps its cache
+ * misses: mnet_prefetch() starts loading the filter bit; mnet_pass() tests
+ * it (false: no block holds ip) and starts loading the jump entry;
+ * mnet_range() reads that and starts loading the intervals [a, b) to
+ * search; mnet_search() searches them. */
 void mnet_prefetch(const struct mnet *nt, const struct ingest_ip *ip);
+bool mnet_pass(const struct mnet *nt, const struct ingest_ip *ip);
+void mnet_range(const struct mnet *nt, const struct ingest_ip *ip, uint32_t *a, uint32_t *b);
+uint32_t mnet_search(const struct mnet *nt, const struct ingest_ip *ip, uint32_t a, uint32_t b);
 
 /* ---- Vectorscan (detect_match_hs.c) -------------------------------------------- */
 
@@ -552,6 +586,7 @@ struct mlayer {
 	struct mnet net;
 	struct mhs hs;
 	uint64_t suffix_labels; /* bit n: some LIKE '%.x' has an x of n labels */
+	uint64_t need;          /* bit f: some comparison reads field f */
 	struct detect_matcher_stats st;
 	/* delta layers keep their input to rebuild it on the next update */
 	struct detect_indicator *src;
@@ -573,6 +608,7 @@ struct detect_matcher *mbuild_finish(struct mbuild *mb, bool abandon,
 struct detect_matcher {
 	uint64_t gen;
 	struct mlayer *layer[2]; /* base (shared), delta (may be NULL) */
+	uint64_t need;           /* fields its comparisons read (mevent_need) */
 	uint64_t *tomb;          /* sorted id hashes masked in the base */
 	size_t ntomb;
 	struct detect_matcher_stats stats;
@@ -605,14 +641,73 @@ struct mbind {
 	int64_t maxf, minl;
 };
 
+/* Lookups take events in groups (detect_match.c): a group's events, their
+ * queued exact-index probes and CIDR searches. */
+#define MGROUP 16   /* events of a group */
+#define MPOOL 1024  /* exact-index probes of a group */
+#define MNETQ 2     /* addresses of an event: source and destination */
+#define MST_TOUCH_ARR (2 * MST_TOUCH_MAX) /* a touch list; MST_TOUCH_MAX per event */
+#define MST_HITS 256 /* hits of one event in a batch */
+#define MGROUP_TEXT (2 * MEV_BUF_BYTES) /* normalised values of a group */
+
+struct mprobe {
+	uint64_t hv;
+	const void *key;
+	uint32_t len;
+	uint8_t vs;
+	uint8_t val;
+	uint8_t pass; /* passed the Bloom filter */
+};
+
+struct mnetq {
+	uint32_t a, b; /* intervals to search */
+	uint32_t nd;   /* the innermost block found, or M_NONE */
+	uint8_t val;
+	uint8_t live; /* the filter let it through */
+};
+
+struct mgev {
+	struct mevent me;
+	uint32_t pfirst[2], pn[2]; /* per layer: probes in the pool */
+	uint16_t pnext[2];         /* per layer: the first value not queued yet */
+	uint8_t nnet[2];
+	struct mnetq net[2][MNETQ];
+};
+
+struct mgroup {
+	struct mgev ev[MGROUP];
+	size_t n;     /* events */
+	size_t first; /* the first one's index in the call */
+	struct mprobe pool[MPOOL];
+	size_t npool;
+	char text[MGROUP_TEXT];
+};
+
+/* Indicators that events touched, kept until the events are emitted. */
+struct mtouches {
+	struct mtouch t[MST_TOUCH_ARR];
+	size_t n;
+};
+
+/* An event matched and waiting to be emitted. */
+struct mpending {
+	size_t index; /* in the call */
+	int64_t ts_ms;
+	uint8_t list; /* its touches: tl[list].t[tfirst .. tfirst + tn) */
+	uint32_t tfirst, tn;
+};
+
 struct detect_match_state {
 	uint64_t gen; /* the matcher the scratch was grown for */
 	hs_scratch_t *scratch;
-	struct mevent me;
+	struct mgroup grp;
 	struct mrxhit rx[MST_RX_MAX];
 	size_t nrx;
-	struct mtouch touch[MST_TOUCH_MAX];
-	size_t ntouch;
+	struct mtouches tl[2]; /* the group being matched, and the one before */
+	unsigned cur;
+	struct mpending pending[2 * MGROUP];
+	size_t npending;
+	struct detect_match_hit hits[MST_HITS];
 	uint32_t tset[MST_TSET];
 	struct mstore *ms; /* multi-observation state */
 	struct detect_match_state_stats stats;
@@ -628,6 +723,22 @@ void mstate_free(struct detect_match_state *st);
 void mstate_reset(struct detect_match_state *st);
 size_t mstate_bytes(const struct detect_match_state *st);
 size_t mstate_followed(const struct detect_match_state *st);
+
+/* ---- one lookup (detect_match.c, detect_match_eval.c) ------------------------------ */
+
+struct mctx {
+	const struct detect_matcher *m;
+	const struct mlayer *L;
+	struct detect_match_state *st;
+	struct mevent *me;
+	unsigned layer;
+	struct mtouches *tl; /* where touches go */
+	size_t tfirst;       /* the event's first touch */
+};
+
+/* Does the comparison tree at node hold for the object in slot? The
+ * evaluator's rules on the event's values; regex hits from c->st. */
+bool mtree_eval(const struct mctx *c, uint32_t node, unsigned slot);
 
 /* Evaluates an observation tree of L over single events: true when the
  * observation set mask at time ts satisfies it alone. */

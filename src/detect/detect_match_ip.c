@@ -184,11 +184,22 @@ sweep(struct mnet *nt, const struct blk *bl, size_t nblocks, struct mnet_table *
 	t->bits = 8;
 	while (t->bits < 16 && ((size_t)1 << t->bits) < b.n)
 		t->bits++;
+	/* The jump table indexes the bits after the prefix all blocks share:
+	 * feeds' IPv6 blocks sit in a few /16s, and a table on the top bits
+	 * would put them all in one entry. */
+	u128 lo = bl[0].start, hi = bl[0].end;
+	for (size_t i = 1; i < nblocks; i++)
+		hi = bl[i].end > hi ? bl[i].end : hi;
+	unsigned skip = 0;
+	while (skip < 128 - t->bits && ((lo ^ hi) >> (127 - skip)) == 0)
+		skip++;
+	t->skip = skip;
+	t->base = lo & ~block_mask((int)skip);
 	size_t nj = (size_t)1 << t->bits;
 	t->jump = xmalloc((nj + 1) * sizeof(*t->jump));
 	size_t k = 0;
 	for (size_t j = 0; j < nj; j++) {
-		u128 bound = (u128)j << (128 - t->bits);
+		u128 bound = t->base | ((u128)j << (128 - skip - t->bits));
 		while (k < b.n && b.start[k] < bound)
 			k++;
 		t->jump[j] = (uint32_t)k;
@@ -255,36 +266,73 @@ mnet_finish(struct mnet *nt)
 	nt->nin = nt->in_cap = 0;
 }
 
+/* The jump entry of k; false when k is outside the prefix every block
+ * shares, so in none. */
+static bool
+jump_of(const struct mnet_table *t, u128 k, size_t *j)
+{
+	if (t->skip > 0 && ((k ^ t->base) >> (128 - t->skip)) != 0)
+		return false;
+	*j = (size_t)((k << t->skip) >> (128 - t->bits));
+	return true;
+}
+
 void
 mnet_prefetch(const struct mnet *nt, const struct ingest_ip *ip)
 {
 	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
-	if (t->filter == NULL)
+	if (t->n == 0 || t->filter == NULL)
 		return;
 	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
 	__builtin_prefetch(&t->filter[filter_bit(ip->family, t->fbits, k) >> 6]);
 }
 
-uint32_t
-mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip)
+bool
+mnet_pass(const struct mnet *nt, const struct ingest_ip *ip)
 {
 	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
 	if (t->n == 0)
-		return M_NONE;
+		return false;
 	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
 	if (t->filter != NULL) {
 		size_t bit = filter_bit(ip->family, t->fbits, k);
 		if ((t->filter[bit >> 6] & (1ull << (bit & 63))) == 0)
-			return M_NONE;
+			return false;
 	}
-	size_t j = (size_t)(k >> (128 - t->bits));
+	size_t j = 0;
+	if (!jump_of(t, k, &j))
+		return false;
+	__builtin_prefetch(&t->jump[j]);
+	return true;
+}
+
+void
+mnet_range(const struct mnet *nt, const struct ingest_ip *ip, uint32_t *a, uint32_t *b)
+{
+	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
+	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
+	size_t j = 0;
+	(void)jump_of(t, k, &j); /* true: mnet_pass() said so */
 	size_t lo = t->jump[j], hi = t->jump[j + 1];
-	size_t a = lo ? lo - 1 : 0, b = hi;
 	/* start[a] <= k, and every interval from b on starts above k. */
+	*a = (uint32_t)(lo ? lo - 1 : 0);
+	*b = (uint32_t)hi;
+	size_t mid = *a + (*b - *a) / 2;
+	if (ip->family == 4)
+		__builtin_prefetch(&t->iv4[mid]);
+	else
+		__builtin_prefetch(&t->start[mid]);
+}
+
+uint32_t
+mnet_search(const struct mnet *nt, const struct ingest_ip *ip, uint32_t a, uint32_t b)
+{
+	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
+	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
 	if (ip->family == 4) {
 		uint32_t k4 = (uint32_t)(k >> 96);
 		while (b - a > 1) {
-			size_t mid = a + (b - a) / 2;
+			uint32_t mid = a + (b - a) / 2;
 			if (t->iv4[mid].start <= k4)
 				a = mid;
 			else
@@ -293,13 +341,23 @@ mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip)
 		return t->iv4[a].node;
 	}
 	while (b - a > 1) {
-		size_t mid = a + (b - a) / 2;
+		uint32_t mid = a + (b - a) / 2;
 		if (t->start[mid] <= k)
 			a = mid;
 		else
 			b = mid;
 	}
 	return t->node[a];
+}
+
+uint32_t
+mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip)
+{
+	uint32_t a = 0, b = 0;
+	if (!mnet_pass(nt, ip))
+		return M_NONE;
+	mnet_range(nt, ip, &a, &b);
+	return mnet_search(nt, ip, a, b);
 }
 
 void
