@@ -25,6 +25,7 @@
 #define INPUT_QUEUE 256
 #define MAX_SHARDS 32
 #define MAX_DECODERS 16
+#define MATCH_HITS 8 /* matcher hits kept per event */
 
 /* The lines of one ingest batch, alive while any of its events are. */
 struct line_batch {
@@ -54,6 +55,9 @@ struct shard {
 	pthread_t thread;
 	struct detect_shard *thr;
 	struct detect_match_state *mstate;
+	/* The matcher's hits for the chunk's events, by position in it. */
+	struct detect_match_hit mh[EV_CHUNK][MATCH_HITS];
+	int nm[EV_CHUNK];
 	_Atomic uint64_t events, hits;
 };
 
@@ -220,25 +224,17 @@ rule_of_match(void)
 	return "indicator";
 }
 
-/* One event through the matcher and the threshold detectors. */
+/* One event through the threshold detectors, with what the matcher
+ * found for it: alerts for both. */
 static void
-detect_one(struct shard *sh, const struct ingest_event *ev)
+detect_one(struct shard *sh, const struct ingest_event *ev, const struct detect_match_hit *mh,
+           int nm)
 {
 	struct detect_pipeline *p = sh->p;
 	struct detect_hit hits[8];
 	int n = detect_shard_feed(sh->thr, ev, hits, 8);
-	struct detect_match_hit mh[8];
-	int nm = 0;
-	unsigned token = 0;
-	const struct detect_matcher *m =
-		p->matcher ? detect_matcher_live_acquire(p->matcher, &token) : NULL;
-	if (m)
-		nm = detect_matcher_match(m, sh->mstate, ev, mh, 8);
-	if (n == 0 && nm == 0) {
-		if (p->matcher)
-			detect_matcher_live_release(p->matcher, token);
+	if (n == 0 && nm == 0)
 		return;
-	}
 	json_t *evidence = ingest_event_to_json(ev);
 	/* The alert belongs to the organisation attacked when it is a member,
 	 * else to the sensor's. */
@@ -282,10 +278,41 @@ detect_one(struct shard *sh, const struct ingest_event *ev)
 		};
 		detect_alerts_raise(p->alerts, &a);
 	}
-	if (p->matcher)
-		detect_matcher_live_release(p->matcher, token);
 	json_decref(evidence);
 	atomic_fetch_add(&sh->hits, (uint64_t)(n + nm));
+}
+
+static void
+keep_hits(void *arg, size_t i, const struct detect_match_hit *hits, int n)
+{
+	struct shard *sh = arg;
+	if (n > MATCH_HITS)
+		n = MATCH_HITS;
+	memcpy(sh->mh[i], hits, (size_t)n * sizeof(*hits));
+	sh->nm[i] = n;
+}
+
+/* The shard's events of a chunk: the matcher takes them as one batch
+ * (its hits name indicators of the matcher held until the end). */
+static void
+detect_chunk(struct shard *sh, const struct ev_chunk *c, int shard)
+{
+	struct detect_pipeline *p = sh->p;
+	int n = c->nidx[shard];
+	const struct ingest_event *ev[EV_CHUNK];
+	for (int i = 0; i < n; i++) {
+		ev[i] = &c->ev[c->idx[shard][i]];
+		sh->nm[i] = 0;
+	}
+	unsigned token = 0;
+	const struct detect_matcher *m =
+		p->matcher ? detect_matcher_live_acquire(p->matcher, &token) : NULL;
+	if (m)
+		detect_matcher_match_batch(m, sh->mstate, ev, (size_t)n, MATCH_HITS, keep_hits, sh);
+	for (int i = 0; i < n; i++)
+		detect_one(sh, ev[i], sh->mh[i], sh->nm[i]);
+	if (p->matcher)
+		detect_matcher_live_release(p->matcher, token);
 }
 
 static void *
@@ -295,8 +322,7 @@ shard_main(void *arg)
 	struct shard_work *w;
 	while ((w = queue_pop(sh->q)) != NULL) {
 		struct ev_chunk *c = w->chunk;
-		for (int i = 0; i < c->nidx[w->shard]; i++)
-			detect_one(sh, &c->ev[c->idx[w->shard][i]]);
+		detect_chunk(sh, c, w->shard);
 		atomic_fetch_add(&sh->events, (uint64_t)c->nidx[w->shard]);
 		chunk_release(sh->p, c);
 		free(w);

@@ -227,6 +227,60 @@ test_activity_window(void **state)
 	detect_matcher_free(m);
 }
 
+/* Blocks that share a long prefix (feeds' IPv6 blocks sit in a few /16s):
+ * the CIDR table jumps on the bits after it, and addresses outside it are
+ * in no block. Nested blocks still hit from the innermost out. */
+static void
+test_blocks_with_a_shared_prefix(void **state)
+{
+	enum { N = 3000 };
+	struct detect_indicator *ind = xcalloc(N + 2, sizeof(*ind));
+	char **text = xcalloc(N + 2, sizeof(*text));
+	for (int i = 0; i < N; i++) {
+		text[i] = xasprintf("[ipv6-addr:value ISSUBSET '2001:db8:%x::/48']", i * 7);
+		ind[i] = (struct detect_indicator){.id = xasprintf("indicator--%d", i), .pattern = text[i]};
+	}
+	ind[N] = (struct detect_indicator){.id = "indicator--wide",
+	                                   .pattern = "[ipv6-addr:value ISSUBSET '2001:db8::/32']"};
+	ind[N + 1] = (struct detect_indicator){.id = "indicator--v4",
+	                                       .pattern = "[ipv4-addr:value ISSUBSET '10.1.2.0/24']"};
+	struct err e;
+	struct detect_matcher *m = detect_matcher_build(ind, N + 2, 1, NULL, &e);
+	assert_non_null(m);
+	struct detect_match_state *ms = detect_match_state_new(0, 0);
+	struct detect_match_hit hits[4];
+	struct ingest_event ev;
+	static const struct {
+		const char *spec;
+		int n;
+		const char *first;
+	} cases[] = {
+	    {"src=2001:db8:1c::5", 2, "indicator--4"},      /* 0x1c = 4 * 7: inside both */
+	    {"src=2001:db8:1d::5", 1, "indicator--wide"},   /* between the /48s */
+	    {"src=2001:db8:5201::1", 2, "indicator--2999"}, /* the last /48 */
+	    {"src=2001:db9::1", 0, NULL},                    /* outside the shared prefix */
+	    {"src=2001:db7:ffff::1", 0, NULL},
+	    {"src=::1", 0, NULL},
+	    {"src=10.1.2.3", 1, "indicator--v4"},
+	    {"src=10.1.3.3", 0, NULL},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tm_event(&ev, cases[i].spec);
+		int n = detect_matcher_match(m, ms, &ev, hits, 4);
+		assert_int_equal(n, cases[i].n);
+		if (n > 0)
+			assert_string_equal(hits[0].indicator_id, cases[i].first);
+	}
+	detect_match_state_free(ms);
+	detect_matcher_free(m);
+	for (int i = 0; i < N; i++) {
+		free((char *)ind[i].id);
+		free(text[i]);
+	}
+	free(text);
+	free(ind);
+}
+
 /* ---- hits ----------------------------------------------------------------------- */
 
 static void
@@ -590,6 +644,7 @@ main(void)
 	    cmocka_unit_test(test_spec_examples_compile),
 	    cmocka_unit_test(test_what_is_indexed),
 	    cmocka_unit_test_teardown(test_activity_window, teardown),
+	    cmocka_unit_test_teardown(test_blocks_with_a_shared_prefix, teardown),
 	    cmocka_unit_test_teardown(test_hit_carries_indicator_and_observation, teardown),
 	    cmocka_unit_test_teardown(test_many_indicators_one_value_and_max, teardown),
 	    cmocka_unit_test(test_url_normalise),

@@ -583,6 +583,7 @@ gen_pattern(bool stateful)
 
 struct tally {
 	long pairs, matched, mismatches, unknown, unsupported;
+	long batch_diffs; /* (indicator, event) pairs where a batch call differs */
 };
 
 static inline void
@@ -633,6 +634,50 @@ compile_batch(char **pats, size_t np, struct stix_pattern **parsed, struct tally
 	free(ids);
 	free(ind);
 	return m;
+}
+
+
+/* The batch call (detect_matcher_match_batch) against hit[], the hits of
+ * the same events matched one by one with a fresh state: hit[i * ne + e]
+ * for indicator i and event e. Batches of 1 to maxb events. Returns the
+ * (indicator, event) pairs that differ. */
+struct batch_hits {
+	bool *hit;
+	size_t ne, base;
+};
+
+static inline void
+batch_keep(void *arg, size_t i, const struct detect_match_hit *hits, int n)
+{
+	struct batch_hits *b = arg;
+	for (int k = 0; k < n; k++)
+		b->hit[(size_t)id_index(hits[k].indicator_id) * b->ne + b->base + i] = true;
+}
+
+static inline long
+batch_differs(const struct detect_matcher *m, const struct ingest_event *evs, size_t ne,
+              size_t np, const bool *hit, size_t maxb)
+{
+	struct batch_hits b = {.hit = xcalloc(np * ne, sizeof(bool)), .ne = ne};
+	const struct ingest_event **ptr = xcalloc(ne, sizeof(*ptr));
+	for (size_t e = 0; e < ne; e++)
+		ptr[e] = &evs[e];
+	struct detect_match_state *st = detect_match_state_new(0, 0);
+	for (size_t e = 0; e < ne;) {
+		size_t k = 1 + rn((unsigned)maxb);
+		if (k > ne - e)
+			k = ne - e;
+		b.base = e;
+		detect_matcher_match_batch(m, st, ptr + e, k, 256, batch_keep, &b);
+		e += k;
+	}
+	long diff = 0;
+	for (size_t i = 0; i < np * ne; i++)
+		diff += b.hit[i] != hit[i];
+	detect_match_state_free(st);
+	free(ptr);
+	free(b.hit);
+	return diff;
 }
 
 #endif

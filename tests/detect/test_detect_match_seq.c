@@ -28,6 +28,7 @@ sequence_batch(size_t np, size_t nseq, struct tally *t)
 	struct detect_matcher *m = compile_batch(pats, np, parsed, t);
 	struct detect_match_hit *hits = xcalloc(np, sizeof(*hits));
 	bool *hit = xcalloc(np, sizeof(*hit));
+	bool *hitev = xcalloc(np * 6, sizeof(*hitev));
 	for (size_t s = 0; s < nseq; s++) {
 		size_t n = 1 + rn(6);
 		struct ingest_event evs[6];
@@ -35,6 +36,7 @@ sequence_batch(size_t np, size_t nseq, struct tally *t)
 		int64_t ts = grid_time();
 		struct detect_match_state *st = detect_match_state_new(0, 0);
 		memset(hit, 0, np * sizeof(*hit));
+		memset(hitev, 0, np * 6 * sizeof(*hitev));
 		for (size_t e = 0; e < n; e++) {
 			/* Mostly forward in time, sometimes at the same time or back. */
 			static const int64_t steps[] = {0, 60000, 60000, 60000, 120000, 300000, -60000};
@@ -45,9 +47,14 @@ sequence_batch(size_t np, size_t nseq, struct tally *t)
 			                                   .number_observed = 1,
 			                                   .objects = detect_match_event_objects(&evs[e])};
 			int k = detect_matcher_match(m, st, &evs[e], hits, (int)np);
-			for (int j = 0; j < k; j++)
+			for (int j = 0; j < k; j++) {
 				hit[id_index(hits[j].indicator_id)] = true;
+				hitev[(size_t)id_index(hits[j].indicator_id) * n + e] = true;
+			}
 		}
+		/* The sequence as one batch (or a few) completes the same
+		 * indicators on the same events. */
+		t->batch_diffs += batch_differs(m, evs, n, np, hitev, 6);
 		for (size_t i = 0; i < np; i++) {
 			struct stix_eval_result res;
 			int rc = stix_pattern_eval(parsed[i], obs, n, &res);
@@ -67,6 +74,7 @@ sequence_batch(size_t np, size_t nseq, struct tally *t)
 		stix_pattern_free(parsed[i]);
 		free(pats[i]);
 	}
+	free(hitev);
 	free(hit);
 	free(hits);
 	free(parsed);
@@ -84,6 +92,7 @@ test_sequences_agree(void **state)
 	print_message("sequences: %ld pairs, %ld matched, %ld unknown, %ld unsupported\n", t.pairs,
 	              t.matched, t.unknown, t.unsupported);
 	assert_int_equal(t.mismatches, 0);
+	assert_int_equal(t.batch_diffs, 0);
 	assert_int_equal(t.unknown, 0);
 	assert_int_equal(t.unsupported, 0);
 	assert_true(t.pairs >= 30000);
