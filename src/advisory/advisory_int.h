@@ -1,7 +1,8 @@
 /*
  * advisory_int.h - what the files of the advisory subsystem share: the
- * stored row, reading and checking input, the STIX builder. Nothing outside
- * src/advisory/ (and tests/advisory/) includes it.
+ * stored row and who may read it, the write job and its checked input, the
+ * STIX builder. Nothing outside src/advisory/ (and tests/advisory/)
+ * includes it.
  */
 #ifndef CIIP_ADVISORY_INT_H
 #define CIIP_ADVISORY_INT_H
@@ -43,7 +44,7 @@ void adv_actor(const struct auth_caller *who, char *buf, size_t len);
 /* Whether the caller's organisation is a recipient of the series. */
 bool adv_is_target(struct store_conn *c, int64_t root_id, int64_t org_id);
 /* May the caller read this version (auth_check with the rule in
- * advisory_svc.c: unpublished ones are the issuing organisation's, a
+ * advisory_read.c: unpublished ones are the issuing organisation's, a
  * recipient reads its delivered copy). */
 enum auth_decision adv_check_read(struct store_conn *c, const struct auth_caller *caller,
                                   const struct advisory_row *a);
@@ -53,6 +54,45 @@ json_t *adv_aggregate(struct store_conn *c, const struct advisory_row *a, int64_
 int adv_history_add(struct store_conn *c, const struct advisory_row *a,
                     const struct auth_caller *who, const char *action, const json_t *detail,
                     struct err *e);
+
+/* Draft, submitted or rejected: seen only inside the issuing organisation. */
+bool adv_internal_state(enum advisory_state s);
+/* A version as the services show it; full adds the body and indicators. */
+json_t *adv_row_json(const struct advisory_row *a, bool full);
+/* Loads a version the caller may see: 0, or a status with *out. */
+int adv_get_visible(struct auth_ctx *x, const char *ref, struct advisory_row *a, json_t **out);
+/* A write service's answer: version id read back (with the aggregate for
+ * its issuer) and status, or 500 with *out. */
+int adv_reply_row(struct auth_ctx *x, int64_t id, int status, json_t **out);
+
+/*
+ * The writes (advisory_draft.c, advisory_review.c) run in store_write with
+ * a write_job; the input is checked before, on a reader connection.
+ */
+struct adv_input {
+	const json_t *in;
+	const char *title, *severity;
+	char intel_type[8];
+	int tlp;
+	int64_t reply_due;
+	bool has_reply_due;
+	json_t *targets; /* owned, normalised: {"sectors": [...], "orgs": [ids], "all_members": b} */
+};
+
+struct write_job {
+	const struct auth_caller *who;
+	struct adv_input ai;
+	int64_t id;     /* the row acted on */
+	int64_t new_id; /* the row made */
+	const char *move;
+	const char *reason;
+	struct auth_fail f;
+	struct err e;
+};
+
+/* Appends the audit record of a write to advisory id. */
+int adv_audit(struct store_conn *c, struct write_job *j, int64_t id, const char *action,
+              const json_t *detail);
 
 /* Checks one indicator ({"type", "value"} or {"type": "file", "hashes"}). */
 int adv_indicator_check(const json_t *ind, char *msg, size_t len);
