@@ -254,6 +254,11 @@ struct auth;
 /* Creates the subsystem; installs the before-hook that resolves the caller
  * and the /api/v1 account routes on srv. */
 struct auth *auth_new(struct store *st, const struct config *cfg);
+/* Seals the TOTP secrets stored in clear by an older version with the
+ * node's seal key (auth.seal_key_file, created when missing); *sealed says
+ * how many. Run at start, before serving. */
+int auth_seal_secrets(struct store *st, const struct config *cfg, int *sealed,
+                      struct err *e) CIIP_MUST_CHECK;
 void auth_routes(struct auth *a, struct http_server *srv);
 void auth_free(struct auth *a);
 /* The caller of a request (NULL when anonymous). Borrowed. */

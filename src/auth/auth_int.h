@@ -248,9 +248,25 @@ const struct config *auth_cfg(const struct auth_ctx *x);
 json_t *auth_org_json(struct store_conn *c, int64_t id);
 json_t *auth_user_json(struct store_conn *c, int64_t id);
 
+/* ---- sealed secrets (auth_seal.c) ---- */
+
+#define AUTH_SEALED_SIZE 128 /* a sealed TOTP secret and its NUL */
+
+/* Seals plain with the node's seal key (created when missing) into out,
+ * "s1:" and base64. */
+int auth_seal(const struct config *cfg, const char *plain, char *out, size_t cap,
+              struct err *e) CIIP_MUST_CHECK;
+/* The secret a stored value holds: opened with the seal key, or the value
+ * itself when it was stored before sealing. -1 with e set when it does not
+ * open (another node's key, a damaged value, no key file). */
+int auth_unseal(const struct config *cfg, const char *stored, char *out, size_t cap,
+                struct err *e) CIIP_MUST_CHECK;
+bool auth_sealed(const char *stored);
+
 struct secret_write {
 	int64_t user_id;
 	char secret[AUTH_TOTP_SECRET_B32_SIZE];
+	char sealed[AUTH_SEALED_SIZE]; /* what the database keeps */
 	char codes[10][AUTH_RECOVERY_CODE_SIZE];
 	char code_hashes[10][crypto_pwhash_STRBYTES];
 	int ncodes;
@@ -263,7 +279,7 @@ struct secret_write {
 int auth_totp_store(struct store_conn *c, struct secret_write *w);
 /* Makes a secret and recovery codes, hashing the codes (fast cost: they are
  * random, 60 bits, and only valid once). */
-int auth_secret_prepare(struct secret_write *w);
+int auth_secret_prepare(struct secret_write *w, const struct config *cfg);
 /* The secret, its otpauth:// URI and the codes, for showing once. */
 json_t *auth_secret_json(const struct secret_write *w, const char *username);
 

@@ -267,14 +267,14 @@ auth_svc_login(struct auth_ctx *x, const json_t *in, json_t **out, char *cookie,
 		&e);
 	int64_t uid = 0, last_step = -1;
 	bool disabled = false;
-	char hash[256] = "", secret[64] = "";
+	char hash[256] = "", stored[AUTH_SEALED_SIZE] = "", secret[AUTH_TOTP_SECRET_B32_SIZE + 32] = "";
 	enum auth_role role = AUTH_ROLE_NONE;
 	if (s) {
 		store_bind_text(s, 1, username);
 		if (store_step(s, &e) == STORE_ROW) {
 			uid = store_col_int(s, 0);
 			snprintf(hash, sizeof(hash), "%s", store_col_text(s, 1));
-			snprintf(secret, sizeof(secret), "%s", store_col_text(s, 2));
+			snprintf(stored, sizeof(stored), "%s", store_col_text(s, 2));
 			last_step = store_col_int(s, 3);
 			disabled = store_col_int(s, 4) != 0;
 			role = auth_role_parse(store_col_text(s, 5));
@@ -297,6 +297,14 @@ auth_svc_login(struct auth_ctx *x, const json_t *in, json_t **out, char *cookie,
 		return 401;
 	}
 
+	/* The password was right: only now is the second factor opened. */
+	if (stored[0] && auth_unseal(cfg, stored, secret, sizeof(secret), &e) != 0) {
+		store_reader_put(x->st, c);
+		log_errorx("auth", "user %s: TOTP secret: %s", username, e.msg);
+		*out = auth_error("internal", "this account's second factor cannot be checked on this "
+		                              "node: an admin must reset it");
+		return 500;
+	}
 	struct session_write w = {.user_id = uid, .totp_step = -1, .ukey = ukey, .akey = akey};
 	if (secret[0]) {
 		if (code) {
@@ -465,7 +473,7 @@ auth_totp_store(struct store_conn *c, struct secret_write *w)
 		&w->e);
 	if (s == NULL)
 		return -1;
-	store_bind_text(s, 1, w->secret);
+	store_bind_text(s, 1, w->sealed);
 	store_bind_int(s, 2, time_now_ms());
 	store_bind_int(s, 3, w->user_id);
 	int rc = store_step(s, &w->e);
@@ -507,9 +515,11 @@ totp_enrol_write(struct store_conn *c, void *arg)
 }
 
 int
-auth_secret_prepare(struct secret_write *w)
+auth_secret_prepare(struct secret_write *w, const struct config *cfg)
 {
 	if (auth_totp_secret_new(w->secret, sizeof(w->secret)) != 0)
+		return -1;
+	if (auth_seal(cfg, w->secret, w->sealed, sizeof(w->sealed), &w->e) != 0)
 		return -1;
 	w->ncodes = 10;
 	if (auth_recovery_codes_new(w->ncodes, w->codes) != 0)
@@ -548,7 +558,8 @@ auth_svc_totp_enrol(struct auth_ctx *x, json_t **out)
 	w->user_id = x->caller->user_id;
 	w->who = x->caller;
 	int status = 200;
-	if (auth_secret_prepare(w) != 0 || store_write(x->st, totp_enrol_write, w, &w->e) != 0) {
+	if (auth_secret_prepare(w, auth_cfg(x)) != 0 ||
+	    store_write(x->st, totp_enrol_write, w, &w->e) != 0) {
 		*out = auth_error("internal", "cannot enrol: %s", w->e.msg);
 		status = 500;
 	} else {

@@ -240,7 +240,9 @@ auth_svc_user_create(struct auth_ctx *x, const json_t *in, json_t **out)
 	if (want_totp) {
 		w.secret = xcalloc(1, sizeof(*w.secret));
 		w.secret->who = x->caller;
-		if (auth_secret_prepare(w.secret) != 0) {
+		if (auth_secret_prepare(w.secret, cfg) != 0) {
+			log_errorx("auth", "TOTP secret: %s", w.secret->e.msg);
+			sodium_memzero(w.secret, sizeof(*w.secret));
 			free(w.secret);
 			*out = auth_error("internal", "cannot make a TOTP secret");
 			return 500;
@@ -375,7 +377,9 @@ auth_svc_user_update(struct auth_ctx *x, const char *ref, const json_t *in, json
 	if (reset || (!has_totp && auth_role_needs_mfa(cfg, newrole))) {
 		w.secret = xcalloc(1, sizeof(*w.secret));
 		w.secret->who = x->caller;
-		if (auth_secret_prepare(w.secret) != 0) {
+		if (auth_secret_prepare(w.secret, cfg) != 0) {
+			log_errorx("auth", "TOTP secret: %s", w.secret->e.msg);
+			sodium_memzero(w.secret, sizeof(*w.secret));
 			free(w.secret);
 			json_decref(cur);
 			*out = auth_error("internal", "cannot make a TOTP secret");

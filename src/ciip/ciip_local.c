@@ -52,6 +52,8 @@ run_local(struct cli *c, const char *id, json_t *in, cli_local_fn fn, int *statu
 {
 	struct config cfg;
 	config_defaults(&cfg);
+	/* The node's data directory: its database and its seal key. */
+	snprintf(cfg.data_dir, sizeof(cfg.data_dir), "%s", c->data);
 	ops_schema_register_all();
 	struct store_opts so = {.data_dir = c->data, .busy_timeout_ms = 10000, .readers = 2};
 	struct err e;

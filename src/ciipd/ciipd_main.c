@@ -249,10 +249,15 @@ drop_privileges(struct node *n)
 		return -1;
 	}
 	static const char *files[] = {"", "/ciip.db", "/ciip.db-wal", "/ciip.db-shm",
-	                              "/demo-credentials.json"};
-	for (size_t i = 0; i < CIIP_ARRAY_LEN(files); i++) {
+	                              "/demo-credentials.json", "/seal.key"};
+	for (size_t i = 0; i <= CIIP_ARRAY_LEN(files); i++) {
 		char path[CONFIG_MAX_PATH + 32];
-		snprintf(path, sizeof(path), "%s%s", n->cfg.data_dir, files[i]);
+		if (i < CIIP_ARRAY_LEN(files))
+			snprintf(path, sizeof(path), "%s%s", n->cfg.data_dir, files[i]);
+		else if (n->cfg.auth_seal_key_file[0] != '\0')
+			snprintf(path, sizeof(path), "%s", n->cfg.auth_seal_key_file);
+		else
+			break;
 		if (chown(path, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT) {
 			log_warn("ciipd", "chown %s", path);
 			return -1;
@@ -339,6 +344,13 @@ start(struct node *n)
 	ops_routes(n->ops, n->http);
 	n->auth = auth_new(n->store, &n->cfg);
 	auth_routes(n->auth, n->http);
+	int sealed = 0;
+	if (auth_seal_secrets(n->store, &n->cfg, &sealed, &e) != 0) {
+		log_errorx("auth", "cannot seal the TOTP secrets: %s", e.msg);
+		return -1;
+	}
+	if (sealed > 0)
+		log_info("auth", "sealed %d TOTP secrets stored in clear", sealed);
 	n->taxii = taxii_new(n->store, &n->cfg);
 	taxii_routes(n->taxii, n->http);
 	n->cert = cert_new(n->store, &n->cfg, n->auth, &e);

@@ -171,6 +171,7 @@ struct config {
 	char auth_mfa_roles[128];
 	int64_t auth_lockout_failures;
 	int64_t auth_lockout_s;
+	char auth_seal_key_file[CONFIG_MAX_PATH];
 	/* cert: deadline rules per level 1..4 (comma-separated), notification delivery */
 	char cert_deadlines_notify_s[128];
 	char cert_deadlines_review_s[128];

@@ -117,6 +117,9 @@ static const struct cfg_key keys[] = {
 	INT("auth.lockout_failures", auth_lockout_failures, 1, 1000, "10",
 	    "failed logins before an account or address is refused"),
 	INT("auth.lockout_s", auth_lockout_s, 1, 86400, "900", "how long a lockout lasts"),
+	STR("auth.seal_key_file", auth_seal_key_file, "",
+	    "key that seals TOTP secrets in the database (default: DATA_DIR/seal.key; created "
+	    "when missing; back it up with the database)"),
 	{"cert.deadlines.notify_s", CFG_LIST, offsetof(struct config, cert_deadlines_notify_s),
 	 sizeof(((struct config *)0)->cert_deadlines_notify_s), 0, 0, "3600,3600,3600,3600",
 	 "seconds from becoming aware to notification, for levels 1 to 4"},

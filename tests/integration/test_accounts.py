@@ -331,3 +331,52 @@ def test_sigkill_during_writes_leaves_a_consistent_database(demo):
     rc, out, err = run_ciip("--url", demo.node.url(), "--token", demo.token("admin"),
                             "audit", "verify")
     assert rc == 0, out + err
+
+
+def test_totp_secrets_are_sealed_at_rest(tmp_path):
+    """A copy of the database does not give away second factors: the secret
+    is sealed with the key file beside it, and secrets an older version
+    stored in clear are sealed when the node starts."""
+    data = str(tmp_path / "sealed")
+    rc, out, err = run_ciip("--data", data, "org", "add", "--name", "Power CERT",
+                            "--sector", "power", "--kind", "sector")
+    assert rc == 0, err
+    rc, out, err = run_ciip("--data", data, "user", "add", "--org", "Power CERT", "--role",
+                            "admin", "--name", "root", "--password-stdin",
+                            input="a-good-long-admin-passphrase\n")
+    assert rc == 0, err
+    secret = json.loads(out)["second_factor"]["totp_secret"]
+    key = os.path.join(data, "seal.key")
+    assert os.stat(key).st_size == 32
+    assert os.stat(key).st_mode & 0o777 == 0o600
+    db_path = os.path.join(data, "ciip.db")
+    db = sqlite3.connect(db_path)
+    stored = db.execute("SELECT totp_secret FROM users WHERE username = 'root'").fetchone()[0]
+    assert stored.startswith("s1:") and secret not in stored
+    # As an older version left it: in clear.
+    db.execute("UPDATE users SET totp_secret = ? WHERE username = 'root'", (secret,))
+    db.commit()
+    db.close()
+    n = Node(tmp_path, args=["--data", data])
+    try:
+        assert "sealed 1 TOTP secrets" in n.log()
+        db = sqlite3.connect(db_path)
+        stored = db.execute("SELECT totp_secret FROM users WHERE username = 'root'").fetchone()[0]
+        db.close()
+        assert stored.startswith("s1:") and secret not in stored
+        r = n.request("POST", "/api/v1/login", body={
+            "username": "root", "password": "a-good-long-admin-passphrase", "totp": totp(secret)})
+        assert r.status == 200, r.body
+    finally:
+        n.stop()
+    # Without the key the node cannot check the second factor: it says so
+    # and lets nobody in on the password alone.
+    os.rename(key, key + ".moved")
+    n = Node(tmp_path, args=["--data", data])
+    try:
+        r = n.request("POST", "/api/v1/login", body={
+            "username": "root", "password": "a-good-long-admin-passphrase", "totp": totp(secret)})
+        assert r.status == 500 and "reset" in r.json()["error"]["message"]
+        assert "TOTP secret" in n.log()
+    finally:
+        n.stop()
