@@ -52,68 +52,8 @@ rx_hit(const struct mctx *c, unsigned val, uint32_t id)
 	return false;
 }
 
-/* Decodes one UTF-8 code point; 0 if malformed (as the evaluator). */
-static size_t
-utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
-{
-	if (n == 0)
-		return 0;
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	size_t len = (s[0] & 0xe0) == 0xc0   ? 2
-	             : (s[0] & 0xf0) == 0xe0 ? 3
-	             : (s[0] & 0xf8) == 0xf0 ? 4
-	                                     : 0;
-	if (len == 0 || len > n)
-		return 0;
-	uint32_t c = s[0] & (0x7f >> len);
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	*cp = c;
-	return len;
-}
-
-/* A string against bytes, the string read as Latin-1: the evaluator's rule. */
-static bool
-str_bytes_cmp(const char *s, size_t n, const unsigned char *b, size_t bn, int *out)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0, k = 0;
-	int r = 0;
-	while (i < n) {
-		uint32_t cp = 0;
-		size_t l = utf8_next(u + i, n - i, &cp);
-		if (l == 0 || cp > 0xff)
-			return false;
-		i += l;
-		if (r == 0) {
-			if (k >= bn)
-				r = 1;
-			else if (cp != b[k])
-				r = cp < b[k] ? -1 : 1;
-		}
-		k++;
-	}
-	if (r == 0 && k < bn)
-		r = -1;
-	*out = r;
-	return true;
-}
-
-static int
-mem_order(const void *a, size_t an, const void *b, size_t bn)
-{
-	size_t m = an < bn ? an : bn;
-	int r = m > 0 ? memcmp(a, b, m) : 0;
-	if (r != 0)
-		return r < 0 ? -1 : 1;
-	return an < bn ? -1 : an > bn ? 1 : 0;
-}
+/* Values are ordered as the evaluator orders them, with its own functions
+ * (stix_str_bytes_cmp, stix_mem_order), so the two cannot drift apart. */
 
 #define ORD_NONE 2
 
@@ -135,7 +75,7 @@ cval_order(const struct cval *v, const struct mlit *l)
 	int r = 0;
 	switch (l->type) {
 	case STIX_LITERAL_STRING:
-		return v->kind == MK_STR ? mem_order(v->s, v->len, l->s, l->len) : ORD_NONE;
+		return v->kind == MK_STR ? stix_mem_order(v->s, v->len, l->s, l->len) : ORD_NONE;
 	case STIX_LITERAL_INT:
 		return v->kind == MK_INT ? (v->i < l->i ? -1 : v->i > l->i) : ORD_NONE;
 	case STIX_LITERAL_FLOAT:
@@ -144,7 +84,7 @@ cval_order(const struct cval *v, const struct mlit *l)
 		return (double)v->i < l->f ? -1 : (double)v->i > l->f ? 1 : 0;
 	case STIX_LITERAL_BINARY:
 	case STIX_LITERAL_HEX:
-		if (v->kind == MK_STR && str_bytes_cmp(v->s, v->len, l->bytes, l->nbytes, &r))
+		if (v->kind == MK_STR && stix_str_bytes_cmp(v->s, v->len, l->bytes, l->nbytes, &r))
 			return r;
 		return ORD_NONE;
 	case STIX_LITERAL_TIMESTAMP: {

@@ -442,6 +442,13 @@ int stix_pattern_eval(const struct stix_pattern *p, const struct stix_observatio
                       struct stix_eval_result *res) CIIP_MUST_CHECK;
 void stix_eval_result_free(struct stix_eval_result *res);
 
+/* The evaluator's order of values, for matchers that must agree with it
+ * (detect/): a string against bytes reads the string as Latin-1 (false
+ * when it has a code point above 255, else *out is <0, 0 or >0), and text
+ * or bytes against their own kind is memcmp order, shorter first on a tie. */
+bool stix_str_bytes_cmp(const char *s, size_t n, const unsigned char *b, size_t bn, int *out);
+int stix_mem_order(const void *a, size_t an, const void *b, size_t bn);
+
 /* ==== END patterns section ==== */
 
 #endif

@@ -236,8 +236,8 @@ utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
  * Latin-1, which works only if every code point is below 256. Returns false
  * when it is not; else *out is <0, 0, >0 like memcmp.
  */
-static bool
-str_bytes_cmp(const char *s, size_t n, const unsigned char *b, size_t bn, int *out)
+bool
+stix_str_bytes_cmp(const char *s, size_t n, const unsigned char *b, size_t bn, int *out)
 {
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0, k = 0;
@@ -262,8 +262,8 @@ str_bytes_cmp(const char *s, size_t n, const unsigned char *b, size_t bn, int *o
 	return true;
 }
 
-static int
-mem_order(const void *a, size_t an, const void *b, size_t bn)
+int
+stix_mem_order(const void *a, size_t an, const void *b, size_t bn)
 {
 	size_t m = an < bn ? an : bn;
 	int r = m > 0 ? memcmp(a, b, m) : 0;
@@ -282,8 +282,8 @@ val_order(const struct val *v, const struct stix_literal *l)
 	switch (l->type) {
 	case STIX_LITERAL_STRING:
 		if (v->k == V_STR)
-			return mem_order(v->s, v->n, l->text, l->text_len);
-		if (v->k == V_BYTES && str_bytes_cmp(l->text, l->text_len, v->bytes, v->nbytes, &r))
+			return stix_mem_order(v->s, v->n, l->text, l->text_len);
+		if (v->k == V_BYTES && stix_str_bytes_cmp(l->text, l->text_len, v->bytes, v->nbytes, &r))
 			return -r;
 		return CMP_NONE;
 	case STIX_LITERAL_INT:
@@ -306,8 +306,8 @@ val_order(const struct val *v, const struct stix_literal *l)
 	case STIX_LITERAL_BINARY:
 	case STIX_LITERAL_HEX:
 		if (v->k == V_BYTES)
-			return mem_order(v->bytes, v->nbytes, l->bytes, l->nbytes);
-		if (v->k == V_STR && str_bytes_cmp(v->s, v->n, l->bytes, l->nbytes, &r))
+			return stix_mem_order(v->bytes, v->nbytes, l->bytes, l->nbytes);
+		if (v->k == V_STR && stix_str_bytes_cmp(v->s, v->n, l->bytes, l->nbytes, &r))
 			return r;
 		return CMP_NONE;
 	case STIX_LITERAL_TIMESTAMP: {
