@@ -612,18 +612,6 @@ taxii_svc_intel_export(struct taxii *t, struct auth_ctx *x, const char *collecti
 
 /* ---- routes ------------------------------------------------------------------- */
 
-struct query_obj {
-	json_t *o;
-};
-
-static void
-query_to_json(const char *k, const char *v, void *arg)
-{
-	struct query_obj *q = arg;
-	if (json_object_get(q->o, k) == NULL && strlen(k) < 64 && strlen(v) < 1024)
-		json_object_set_new(q->o, k, json_string(v));
-}
-
 /* auth_ctx_of() needs the auth subsystem's object, which this one does not
  * hold; the service context only uses the store, config and caller. */
 static void
@@ -635,129 +623,21 @@ ctx_of(struct auth_ctx *x, struct taxii *t, struct http_req *r)
 	x->remote = http_req_remote(r);
 }
 
-static void
-h_coll_list(struct http_req *r, void *arg)
-{
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_collection_list(arg, &x, &out);
-	auth_http_reply(r, st, out);
-}
+#define SIMPLE(name, call) AUTH_HANDLER(name, ctx_of, call)
+#define WITH_QUERY(name, call) AUTH_HANDLER_QUERY(name, ctx_of, call)
+#define WITH_BODY(name, call) AUTH_HANDLER_BODY(name, ctx_of, call)
 
-static void
-h_coll_get(struct http_req *r, void *arg)
-{
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_collection_get(arg, &x, http_req_param(r, "id"), &out);
-	auth_http_reply(r, st, out);
-}
-
-static void
-h_coll_create(struct http_req *r, void *arg)
-{
-	json_t *in = http_req_json(r);
-	if (in == NULL)
-		return;
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_collection_create(arg, &x, in, &out);
-	json_decref(in);
-	auth_http_reply(r, st, out);
-}
-
-static void
-h_coll_update(struct http_req *r, void *arg)
-{
-	json_t *in = http_req_json(r);
-	if (in == NULL)
-		return;
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_collection_update(arg, &x, http_req_param(r, "id"), in, &out);
-	json_decref(in);
-	auth_http_reply(r, st, out);
-}
-
-static void
-h_coll_delete(struct http_req *r, void *arg)
-{
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_collection_delete(arg, &x, http_req_param(r, "id"), &out);
-	auth_http_reply(r, st, out);
-}
-
-static void
-h_intel_list(struct http_req *r, void *arg)
-{
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	struct query_obj q = {json_object()};
-	http_req_query_each(r, query_to_json, &q);
-	json_t *out = NULL;
-	int st = taxii_svc_intel_list(arg, &x, q.o, &out);
-	json_decref(q.o);
-	auth_http_reply(r, st, out);
-}
-
-static void
-h_intel_get(struct http_req *r, void *arg)
-{
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_intel_get(arg, &x, http_req_param(r, "id"),
-	                             http_req_query(r, "collection"), &out);
-	auth_http_reply(r, st, out);
-}
-
-static void
-h_intel_create(struct http_req *r, void *arg)
-{
-	json_t *in = http_req_json(r);
-	if (in == NULL)
-		return;
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_intel_create(arg, &x, in, &out);
-	json_decref(in);
-	auth_http_reply(r, st, out);
-}
-
-static void
-h_intel_update(struct http_req *r, void *arg)
-{
-	json_t *in = http_req_json(r);
-	if (in == NULL)
-		return;
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_intel_update(arg, &x, http_req_param(r, "id"), in, &out);
-	json_decref(in);
-	auth_http_reply(r, st, out);
-}
-
-static void
-h_intel_revoke(struct http_req *r, void *arg)
-{
-	json_t *in = http_req_json(r);
-	if (in == NULL)
-		return;
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int st = taxii_svc_intel_revoke(arg, &x, http_req_param(r, "id"), in, &out);
-	json_decref(in);
-	auth_http_reply(r, st, out);
-}
+SIMPLE(h_coll_list, taxii_svc_collection_list(arg, &x, &out))
+SIMPLE(h_coll_get, taxii_svc_collection_get(arg, &x, http_req_param(r, "id"), &out))
+WITH_BODY(h_coll_create, taxii_svc_collection_create(arg, &x, in, &out))
+WITH_BODY(h_coll_update, taxii_svc_collection_update(arg, &x, http_req_param(r, "id"), in, &out))
+SIMPLE(h_coll_delete, taxii_svc_collection_delete(arg, &x, http_req_param(r, "id"), &out))
+WITH_QUERY(h_intel_list, taxii_svc_intel_list(arg, &x, q, &out))
+SIMPLE(h_intel_get, taxii_svc_intel_get(arg, &x, http_req_param(r, "id"),
+                                        http_req_query(r, "collection"), &out))
+WITH_BODY(h_intel_create, taxii_svc_intel_create(arg, &x, in, &out))
+WITH_BODY(h_intel_update, taxii_svc_intel_update(arg, &x, http_req_param(r, "id"), in, &out))
+WITH_BODY(h_intel_revoke, taxii_svc_intel_revoke(arg, &x, http_req_param(r, "id"), in, &out))
 
 static void
 h_intel_import(struct http_req *r, void *arg)
