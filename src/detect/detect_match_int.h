@@ -614,6 +614,38 @@ struct detect_matcher {
 	struct detect_matcher_stats stats;
 };
 
+/* ---- the builder (detect_match_compile.c, detect_match_build.c) ---------------- */
+
+/* A layer being built. detect_match_build.c owns it from begin to finish;
+ * detect_match_compile.c compiles indicators into it. The pending anchors,
+ * regexes and per-observation notes are the compiler's own. */
+struct pend_anchor;
+struct pend_rx;
+struct obs_scratch;
+struct builder {
+	struct mlayer *L;
+	int64_t now_ms;
+	bool keep_src;
+	struct detect_matcher_stats st;
+	struct marena tmp; /* per indicator */
+	struct pend_anchor *cand;
+	size_t ncand, cand_cap;
+	struct pend_anchor *pa; /* chosen anchors of the indicator */
+	size_t npa, pa_cap;
+	struct pend_rx *prx;
+	size_t nprx, prx_cap;
+	struct obs_scratch *scratch;
+	size_t obs_cap;
+	const char *why; /* why the current indicator is refused */
+	char whybuf[256];
+	uint32_t cur_lobs;
+};
+
+/* Compiles one indicator into b->L; on refusal nothing of it stays. */
+void builder_add(struct builder *b, const struct detect_indicator *in);
+/* Keeps the first refusal's reason in b->st.first_error. */
+void builder_note_error(struct builder *b, const char *id, const char *why);
+
 /* ---- lookup state (detect_match_state.c) ------------------------------------------ */
 
 #define MST_RX_MAX 4096
