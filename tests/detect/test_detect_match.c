@@ -281,6 +281,80 @@ test_blocks_with_a_shared_prefix(void **state)
 	free(ind);
 }
 
+/* Events with long domain names make many parent-domain probes: a batch
+ * of them fills a group's probe pool, so a group ends early and an event's
+ * remaining keys are queued while it is matched. The hits are still those
+ * of the events one by one. */
+static int batch_hits[32];
+
+static void
+count_batch_hits(void *arg, size_t i, const struct detect_match_hit *hits, int n)
+{
+	(void)arg;
+	(void)hits;
+	batch_hits[i] = n;
+}
+
+static void
+test_a_full_probe_pool_loses_nothing(void **state)
+{
+	enum { LABELS = 60, EVENTS = 20 };
+	/* l59.l58. ... .l1.example: 61 labels. */
+	char domain[512] = "example";
+	for (int i = 1; i < LABELS; i++) {
+		char tmp[512];
+		snprintf(tmp, sizeof(tmp), "l%d.%s", i, domain);
+		snprintf(domain, sizeof(domain), "%s", tmp);
+	}
+	/* One LIKE '%.x' per suffix of 2 to 60 labels, so that every dot of
+	 * an event's name is probed. */
+	struct detect_indicator ind[LABELS];
+	char *text[LABELS] = {0};
+	int nind = 0;
+	const char *p = domain;
+	for (int k = LABELS + 1; k >= 2; k--) {
+		if (k <= LABELS) {
+			text[nind] = xasprintf("[domain-name:value LIKE '%%.%s']", p);
+			ind[nind] = (struct detect_indicator){.id = xasprintf("indicator--%d", k),
+			                                      .pattern = text[nind]};
+			nind++;
+		}
+		p = strchr(p, '.') + 1;
+		if (k == 2)
+			break;
+	}
+	struct err e;
+	struct detect_matcher *m = detect_matcher_build(ind, (size_t)nind, 1, NULL, &e);
+	assert_non_null(m);
+	struct ingest_event evs[EVENTS];
+	const struct ingest_event *ptr[EVENTS];
+	for (int i = 0; i < EVENTS; i++) {
+		char *spec = xasprintf("qname=a%d.%s domain=b%d.%s sni=c%d.%s", i, domain, i, domain, i,
+		                       domain);
+		tm_event(&evs[i], spec);
+		free(spec);
+		ptr[i] = &evs[i];
+	}
+	struct detect_match_state *ms = detect_match_state_new(0, 0);
+	struct detect_match_hit hits[LABELS];
+	int one[EVENTS];
+	for (int i = 0; i < EVENTS; i++)
+		one[i] = detect_matcher_match(m, ms, &evs[i], hits, LABELS);
+	memset(batch_hits, 0, sizeof(batch_hits));
+	detect_matcher_match_batch(m, ms, ptr, EVENTS, 256, count_batch_hits, NULL);
+	for (int i = 0; i < EVENTS; i++) {
+		/* Each name is under every suffix (one hit per indicator). */
+		assert_int_equal(one[i], nind);
+		assert_int_equal(batch_hits[i], nind);
+	}
+	detect_match_state_free(ms);
+	detect_matcher_free(m);
+	for (int i = 0; i < nind; i++) {
+		free((char *)ind[i].id);
+		free(text[i]);
+	}
+}
+
 /* ---- hits ----------------------------------------------------------------------- */
 
 static void
@@ -645,6 +719,7 @@ main(void)
 	    cmocka_unit_test(test_what_is_indexed),
 	    cmocka_unit_test_teardown(test_activity_window, teardown),
 	    cmocka_unit_test_teardown(test_blocks_with_a_shared_prefix, teardown),
+	    cmocka_unit_test_teardown(test_a_full_probe_pool_loses_nothing, teardown),
 	    cmocka_unit_test_teardown(test_hit_carries_indicator_and_observation, teardown),
 	    cmocka_unit_test_teardown(test_many_indicators_one_value_and_max, teardown),
 	    cmocka_unit_test(test_url_normalise),
