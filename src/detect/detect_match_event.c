@@ -599,8 +599,10 @@ url_host(struct mevent *me, const char *u, size_t n)
 		he++;
 	if (he == h || *h == '[')
 		return;
+	/* An IPv4 literal ends in a digit (IPv6 ones are bracketed): only
+	 * those are worth parsing. */
 	struct ingest_ip ip;
-	if (ingest_ip_parse(h, (size_t)(he - h), &ip) == 0)
+	if (he[-1] >= '0' && he[-1] <= '9' && ingest_ip_parse(h, (size_t)(he - h), &ip) == 0)
 		return;
 	domain_add(me, h, (size_t)(he - h));
 }
