@@ -332,7 +332,7 @@ probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
 	}
 }
 
-/* Calls fn on every layer of every event of g. */
+/* Loops over the layers (L, number l) of every event (ge) of g. */
 #define EACH_LAYER(m, g, ge, L, l)                                                            \
 	for (size_t e_ = 0; e_ < (g)->n; e_++)                                                \
 		for (unsigned l = 0; l < 2; l++)                                              \
