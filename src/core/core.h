@@ -74,6 +74,34 @@ int parse_bool(const char *s, bool *out) CIIP_MUST_CHECK;
 int parse_hostport(const char *s, char *host, size_t hostlen, int *port) CIIP_MUST_CHECK;
 /* Constant-time comparison of two equal-length secrets. */
 bool str_secret_eq(const char *a, const char *b);
+/* The value of a hexadecimal digit (either case), or -1. */
+static inline int
+hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+/* The value of a standard base64 digit (RFC 4648 section 4), or -1. */
+static inline int
+base64_digit(int c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '+')
+		return 62;
+	if (c == '/')
+		return 63;
+	return -1;
+}
 
 /* ---- time ------------------------------------------------------------ */
 

@@ -314,18 +314,6 @@ norm_lower(const char *s, size_t n, bool domain, char *buf, size_t cap, size_t *
 	return buf;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static bool
 unreserved(int c)
 {
@@ -432,8 +420,8 @@ norm_url(const char *s, size_t n, char *buf, size_t cap, size_t *outlen)
 	/* The rest: decode escapes of unreserved characters, upper-case the
 	 * hex of the others. */
 	for (size_t j = auth_end; j < n; j++) {
-		int h1 = j + 2 < n ? hexval((unsigned char)s[j + 1]) : -1;
-		int h2 = j + 2 < n ? hexval((unsigned char)s[j + 2]) : -1;
+		int h1 = j + 2 < n ? hex_digit((unsigned char)s[j + 1]) : -1;
+		int h2 = j + 2 < n ? hex_digit((unsigned char)s[j + 2]) : -1;
 		if (s[j] == '%' && h1 >= 0 && h2 >= 0) {
 			int c = h1 * 16 + h2;
 			if (unreserved(c)) {

@@ -99,34 +99,6 @@ ends_with(const char *s, const char *suffix)
 	return n >= m && memcmp(s + n - m, suffix, m) == 0;
 }
 
-static int
-hexdig(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-b64dig(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Decodes standard base64 (padding optional). Returns false if malformed. */
 static bool
 b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
@@ -140,7 +112,7 @@ b64_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 	uint32_t acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < n; i++) {
-		int v = b64dig((unsigned char)s[i]);
+		int v = base64_digit((unsigned char)s[i]);
 		if (v < 0) {
 			free(o);
 			return false;
@@ -165,7 +137,7 @@ hex_decode(const char *s, size_t n, unsigned char **out, size_t *outlen)
 		return false;
 	unsigned char *o = xmalloc(n / 2 + 1);
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexdig((unsigned char)s[2 * i]), lo = hexdig((unsigned char)s[2 * i + 1]);
+		int hi = hex_digit((unsigned char)s[2 * i]), lo = hex_digit((unsigned char)s[2 * i + 1]);
 		if (hi < 0 || lo < 0) {
 			free(o);
 			return false;

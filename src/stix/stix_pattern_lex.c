@@ -19,34 +19,6 @@ static const char *const keywords[] = {
     "true",  "false", "WITHIN",  "REPEATS",    "TIMES",
 };
 
-static int
-hex_val(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
-b64_val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Only the first error counts: later ones are consequences. */
 void
 spat_perr(struct parser *p, size_t off, const char *fmt, ...)
@@ -266,7 +238,7 @@ lex_binary(struct parser *p, struct tok *t)
 		pad++;
 	bool ok = n > 0 && n % 4 == 0 && pad <= 2;
 	for (size_t i = 0; ok && i < n - pad; i++)
-		ok = b64_val((unsigned char)b[i]) >= 0;
+		ok = base64_digit((unsigned char)b[i]) >= 0;
 	if (!ok) {
 		spat_perr(p, start, "invalid base64 in binary literal at column %zu", start + 1);
 		return false;
@@ -277,7 +249,7 @@ lex_binary(struct parser *p, struct tok *t)
 	uint32_t acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < n - pad; i++) {
-		acc = (acc << 6) | (uint32_t)b64_val((unsigned char)b[i]);
+		acc = (acc << 6) | (uint32_t)base64_digit((unsigned char)b[i]);
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
@@ -304,7 +276,7 @@ lex_hex(struct parser *p, struct tok *t)
 	size_t n = end - start - 2;
 	bool ok = n % 2 == 0;
 	for (size_t i = 0; ok && i < n; i++)
-		ok = hex_val((unsigned char)h[i]) >= 0;
+		ok = hex_digit((unsigned char)h[i]) >= 0;
 	if (!ok) {
 		spat_perr(p, start, "invalid hex literal at column %zu: want pairs of hex digits",
 		          start + 1);
@@ -312,8 +284,8 @@ lex_hex(struct parser *p, struct tok *t)
 	}
 	unsigned char *out = spat_arena_alloc(p->arena, n / 2 + 1);
 	for (size_t i = 0; i < n / 2; i++)
-		out[i] = (unsigned char)(hex_val((unsigned char)h[2 * i]) * 16 +
-		                         hex_val((unsigned char)h[2 * i + 1]));
+		out[i] = (unsigned char)(hex_digit((unsigned char)h[2 * i]) * 16 +
+		                         hex_digit((unsigned char)h[2 * i + 1]));
 	t->kind = T_HEX;
 	t->lit.type = STIX_LITERAL_HEX;
 	t->lit.bytes = n > 0 ? out : NULL;
