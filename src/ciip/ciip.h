@@ -43,6 +43,11 @@ int cli_call(struct cli *c, const char *method, const char *path, const char *id
              cli_local_fn local, json_t **result);
 /* Percent-encodes one path segment (an id or a name); free the result. */
 char *cli_escape(const char *segment);
+/* "ciip THING SUB [ID] [options]": when SUB is one of the n subcommands in
+ * with_id, argv[2] is the id (*id) and options start at argv[3], else at
+ * argv[2] (*first). -1 when the id is missing. */
+int cli_sub_id(int argc, char **argv, const char *const *with_id, size_t n, const char **id,
+               int *first);
 /* Prints JSON for people (indented) on stdout. */
 void cli_print_json(const json_t *j);
 /* Reads all of stdin into a string without the final newline (for

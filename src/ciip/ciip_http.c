@@ -101,6 +101,23 @@ cli_print_error(const char *what, struct cli_resp *r)
 	json_decref(j);
 }
 
+int
+cli_sub_id(int argc, char **argv, const char *const *with_id, size_t n, const char **id,
+           int *first)
+{
+	*id = NULL;
+	*first = 2;
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], with_id[i]) != 0)
+			continue;
+		if (argc < 3 || argv[2][0] == '-')
+			return -1;
+		*id = argv[2];
+		*first = 3;
+	}
+	return 0;
+}
+
 char *
 cli_escape(const char *segment)
 {

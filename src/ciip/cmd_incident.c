@@ -312,15 +312,9 @@ cmd_incident(struct cli *c, int argc, char **argv)
 	};
 	const char *id = NULL;
 	int first = 2;
-	for (size_t i = 0; i < CIIP_ARRAY_LEN(with_id); i++) {
-		if (strcmp(sub, with_id[i]) != 0)
-			continue;
-		if (argc < 3 || argv[2][0] == '-') {
-			usage();
-			return 2;
-		}
-		id = argv[2];
-		first = 3;
+	if (cli_sub_id(argc, argv, with_id, CIIP_ARRAY_LEN(with_id), &id, &first) != 0) {
+		usage();
+		return 2;
 	}
 	struct opts o;
 	if (parse_opts(argc, argv, first, &o) != 0) {
