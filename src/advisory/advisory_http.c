@@ -42,25 +42,9 @@ WITH_BODY(h_reply, advisory_svc_reply(&x, http_req_param(r, "id"), in, &out))
 WITH_BODY(h_correct, advisory_svc_correct(&x, http_req_param(r, "id"), in, &out))
 
 /* A move may come with or without a body. */
-static void
-h_move(struct http_req *r, void *arg)
-{
-	size_t len = 0;
-	(void)http_req_body(r, &len);
-	json_t *in = NULL;
-	if (len > 0) {
-		in = http_req_json(r);
-		if (in == NULL)
-			return;
-	}
-	struct auth_ctx x;
-	CTX(&x, arg, r);
-	json_t *out = NULL;
-	int status =
-		advisory_svc_move(&x, http_req_param(r, "id"), http_req_param(r, "move"), in, &out);
-	json_decref(in);
-	auth_http_reply(r, status, out);
-}
+AUTH_HANDLER_OPT_BODY(h_move, CTX,
+                      advisory_svc_move(&x, http_req_param(r, "id"), http_req_param(r, "move"),
+                                        in, &out))
 
 void
 advisory_routes(struct advisory *a, struct http_server *srv)

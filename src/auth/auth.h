@@ -312,6 +312,22 @@ json_t *auth_http_query(struct http_req *r);
 		json_decref(in);                                                                         \
 		auth_http_reply(r, status, out);                                                         \
 	}
+/* A body is optional (in is NULL without one), but must be JSON if sent. */
+#define AUTH_HANDLER_OPT_BODY(name, CTX_FN, call)                                                 \
+	static void name(struct http_req *r, void *arg)                                             \
+	{                                                                                            \
+		size_t len_ = 0;                                                                         \
+		(void)http_req_body(r, &len_);                                                           \
+		json_t *in = NULL;                                                                       \
+		if (len_ > 0 && (in = http_req_json(r)) == NULL)                                         \
+			return;                                                                              \
+		struct auth_ctx x;                                                                       \
+		CTX_FN(&x, arg, r);                                                                      \
+		json_t *out = NULL;                                                                      \
+		int status = call;                                                                       \
+		json_decref(in);                                                                         \
+		auth_http_reply(r, status, out);                                                         \
+	}
 
 /* Demo seed: the sector ISAC, its members with prefixes and one account per
  * role; appends {user, role, org, password, totp_secret} objects to accounts. */

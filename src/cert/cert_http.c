@@ -166,25 +166,9 @@ WITH_QUERY(h_outbox, cert_svc_outbox_list(&x, q, &out))
 SIMPLE(h_outbox_sent, cert_svc_outbox_sent(&x, http_req_param(r, "id"), &out))
 
 /* A move may come with or without a body. */
-static void
-h_move(struct http_req *r, void *arg)
-{
-	size_t len = 0;
-	(void)http_req_body(r, &len);
-	json_t *in = NULL;
-	if (len > 0) {
-		in = http_req_json(r);
-		if (in == NULL)
-			return;
-	}
-	struct auth_ctx x;
-	ctx_of(&x, arg, r);
-	json_t *out = NULL;
-	int status = cert_svc_incident_move(&x, http_req_param(r, "id"), http_req_param(r, "move"),
-	                                    in, &out);
-	json_decref(in);
-	auth_http_reply(r, status, out);
-}
+AUTH_HANDLER_OPT_BODY(h_move, ctx_of,
+                      cert_svc_incident_move(&x, http_req_param(r, "id"), http_req_param(r, "move"), in,
+                                                  &out))
 
 /* The list, as JSON or (format=csv) as a CSV download. */
 static void
