@@ -259,8 +259,10 @@ net_collect(const struct mlayer *L, struct mgev *ge, unsigned l)
 		return;
 	const struct mevent *me = &ge->me;
 	for (unsigned k = 0; k < me->nip; k++) {
-		ge->net[l][ge->nnet[l]++].val = me->ipval[k];
-		mnet_prefetch(&L->net, me->val[me->ipval[k]].ip);
+		struct mnetq *q = &ge->net[l][ge->nnet[l]++];
+		q->val = me->ipval[k];
+		mnet_query(me->val[q->val].ip, &q->q);
+		mnet_prefetch(&L->net, &q->q);
 	}
 }
 
@@ -348,7 +350,7 @@ stage_filter(const struct detect_matcher *m, struct mgroup *g)
 		probes_filter(&L->hash, g->pool + ge->pfirst[l], ge->pn[l]);
 		for (unsigned k = 0; k < ge->nnet[l]; k++) {
 			struct mnetq *q = &ge->net[l][k];
-			q->live = mnet_pass(&L->net, ge->me.val[q->val].ip);
+			q->live = mnet_pass(&L->net, &q->q);
 			q->nd = M_NONE;
 		}
 	}
@@ -363,7 +365,7 @@ stage_slots(const struct detect_matcher *m, struct mgroup *g)
 		for (unsigned k = 0; k < ge->nnet[l]; k++) {
 			struct mnetq *q = &ge->net[l][k];
 			if (q->live)
-				mnet_range(&L->net, ge->me.val[q->val].ip, &q->a, &q->b);
+				mnet_range(&L->net, &q->q, &q->a, &q->b);
 		}
 	}
 }
@@ -377,7 +379,7 @@ stage_search(const struct detect_matcher *m, struct mgroup *g)
 			struct mnetq *q = &ge->net[l][k];
 			if (!q->live)
 				continue;
-			q->nd = mnet_search(&L->net, ge->me.val[q->val].ip, q->a, q->b);
+			q->nd = mnet_search(&L->net, &q->q, q->a, q->b);
 			if (q->nd != M_NONE)
 				__builtin_prefetch(&L->net.nodes[q->nd]);
 		}

@@ -427,17 +427,23 @@ void mnet_add(struct mnet *nt, int family, const uint8_t *addr, int prefix, stru
 void mnet_finish(struct mnet *nt);
 void mnet_free(struct mnet *nt);
 size_t mnet_bytes(const struct mnet *nt);
-/* The innermost block holding ip, or M_NONE; walk up with nodes[].parent. */
-uint32_t mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip);
-/* mnet_lookup() in steps, so that a batch of lookups overlaps its cache
- * misses: mnet_prefetch() starts loading the filter bit; mnet_pass() tests
- * it (false: no block holds ip) and starts loading the jump entry;
- * mnet_range() reads that and starts loading the intervals [a, b) to
- * search; mnet_search() searches them. */
-void mnet_prefetch(const struct mnet *nt, const struct ingest_ip *ip);
-bool mnet_pass(const struct mnet *nt, const struct ingest_ip *ip);
-void mnet_range(const struct mnet *nt, const struct ingest_ip *ip, uint32_t *a, uint32_t *b);
-uint32_t mnet_search(const struct mnet *nt, const struct ingest_ip *ip, uint32_t a, uint32_t b);
+/* A lookup goes in steps, so that a batch of lookups overlaps its cache
+ * misses. mnet_query() reads the address once; mnet_prefetch() starts
+ * loading its filter bit; mnet_pass() tests it (false: no block holds the
+ * address) and starts loading the jump entry; mnet_range() reads that and
+ * starts loading the intervals [a, b) to search; mnet_search() searches
+ * them and returns the innermost block holding the address, or M_NONE
+ * (walk up with nodes[].parent). */
+struct mnet_q {
+	unsigned __int128 k; /* the address as a 128-bit number (IPv4 at the top) */
+	uint32_t j;          /* its jump entry, once mnet_pass() found it */
+	uint8_t family;
+};
+void mnet_query(const struct ingest_ip *ip, struct mnet_q *q);
+void mnet_prefetch(const struct mnet *nt, const struct mnet_q *q);
+bool mnet_pass(const struct mnet *nt, struct mnet_q *q);
+void mnet_range(const struct mnet *nt, const struct mnet_q *q, uint32_t *a, uint32_t *b);
+uint32_t mnet_search(const struct mnet *nt, const struct mnet_q *q, uint32_t a, uint32_t b);
 
 /* ---- Vectorscan (detect_match_hs.c) -------------------------------------------- */
 
@@ -692,6 +698,7 @@ struct mprobe {
 };
 
 struct mnetq {
+	struct mnet_q q;
 	uint32_t a, b; /* intervals to search */
 	uint32_t nd;   /* the innermost block found, or M_NONE */
 	uint8_t val;

@@ -278,59 +278,68 @@ jump_of(const struct mnet_table *t, u128 k, size_t *j)
 }
 
 void
-mnet_prefetch(const struct mnet *nt, const struct ingest_ip *ip)
+mnet_query(const struct ingest_ip *ip, struct mnet_q *q)
 {
-	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
+	q->family = ip->family;
+	q->k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
+	q->j = 0;
+}
+
+static const struct mnet_table *
+table_of(const struct mnet *nt, const struct mnet_q *q)
+{
+	return q->family == 4 ? &nt->t4 : &nt->t6;
+}
+
+void
+mnet_prefetch(const struct mnet *nt, const struct mnet_q *q)
+{
+	const struct mnet_table *t = table_of(nt, q);
 	if (t->n == 0 || t->filter == NULL)
 		return;
-	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
-	__builtin_prefetch(&t->filter[filter_bit(ip->family, t->fbits, k) >> 6]);
+	__builtin_prefetch(&t->filter[filter_bit(q->family, t->fbits, q->k) >> 6]);
 }
 
 bool
-mnet_pass(const struct mnet *nt, const struct ingest_ip *ip)
+mnet_pass(const struct mnet *nt, struct mnet_q *q)
 {
-	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
+	const struct mnet_table *t = table_of(nt, q);
 	if (t->n == 0)
 		return false;
-	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
 	if (t->filter != NULL) {
-		size_t bit = filter_bit(ip->family, t->fbits, k);
+		size_t bit = filter_bit(q->family, t->fbits, q->k);
 		if ((t->filter[bit >> 6] & (1ull << (bit & 63))) == 0)
 			return false;
 	}
 	size_t j = 0;
-	if (!jump_of(t, k, &j))
+	if (!jump_of(t, q->k, &j))
 		return false;
+	q->j = (uint32_t)j;
 	__builtin_prefetch(&t->jump[j]);
 	return true;
 }
 
 void
-mnet_range(const struct mnet *nt, const struct ingest_ip *ip, uint32_t *a, uint32_t *b)
+mnet_range(const struct mnet *nt, const struct mnet_q *q, uint32_t *a, uint32_t *b)
 {
-	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
-	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
-	size_t j = 0;
-	(void)jump_of(t, k, &j); /* true: mnet_pass() said so */
-	size_t lo = t->jump[j], hi = t->jump[j + 1];
+	const struct mnet_table *t = table_of(nt, q);
+	size_t lo = t->jump[q->j], hi = t->jump[q->j + 1];
 	/* start[a] <= k, and every interval from b on starts above k. */
 	*a = (uint32_t)(lo ? lo - 1 : 0);
 	*b = (uint32_t)hi;
 	size_t mid = *a + (*b - *a) / 2;
-	if (ip->family == 4)
+	if (q->family == 4)
 		__builtin_prefetch(&t->iv4[mid]);
 	else
 		__builtin_prefetch(&t->start[mid]);
 }
 
 uint32_t
-mnet_search(const struct mnet *nt, const struct ingest_ip *ip, uint32_t a, uint32_t b)
+mnet_search(const struct mnet *nt, const struct mnet_q *q, uint32_t a, uint32_t b)
 {
-	const struct mnet_table *t = ip->family == 4 ? &nt->t4 : &nt->t6;
-	u128 k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
-	if (ip->family == 4) {
-		uint32_t k4 = (uint32_t)(k >> 96);
+	const struct mnet_table *t = table_of(nt, q);
+	if (q->family == 4) {
+		uint32_t k4 = (uint32_t)(q->k >> 96);
 		while (b - a > 1) {
 			uint32_t mid = a + (b - a) / 2;
 			if (t->iv4[mid].start <= k4)
@@ -342,22 +351,12 @@ mnet_search(const struct mnet *nt, const struct ingest_ip *ip, uint32_t a, uint3
 	}
 	while (b - a > 1) {
 		uint32_t mid = a + (b - a) / 2;
-		if (t->start[mid] <= k)
+		if (t->start[mid] <= q->k)
 			a = mid;
 		else
 			b = mid;
 	}
 	return t->node[a];
-}
-
-uint32_t
-mnet_lookup(const struct mnet *nt, const struct ingest_ip *ip)
-{
-	uint32_t a = 0, b = 0;
-	if (!mnet_pass(nt, ip))
-		return M_NONE;
-	mnet_range(nt, ip, &a, &b);
-	return mnet_search(nt, ip, a, b);
 }
 
 void
