@@ -20,7 +20,8 @@
  *  6. match, event by event: run the Vectorscan databases over the text
  *     values, confirm the keys, follow the blocks, evaluate what an index
  *     hit does not prove (detect_match_eval.c) and the scan lists; prefetch
- *     the indicators touched;
+ *     the indicators touched. An event that no filter let through and no
+ *     regex or scan list reads (most of them) skips this and stage 7;
  *  7. emit, event by event and one group later: touched indicators become
  *     hits, through the observation-level tree and, for multi-observation
  *     patterns, the state's memory of earlier events (detect_match_state.c).
@@ -334,12 +335,12 @@ probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
 	}
 }
 
-/* Loops over the layers (L, number l) of every event (ge) of g. */
+/* Loops over the events (ge) of g for each layer (L, number l) there is;
+ * the layer test stays out of the inner loop. */
 #define EACH_LAYER(m, g, ge, L, l)                                                            \
-	for (size_t e_ = 0; e_ < (g)->n; e_++)                                                \
-		for (unsigned l = 0; l < 2; l++)                                              \
-			for (struct mgev *ge = &(g)->ev[e_]; ge != NULL; ge = NULL)           \
-				for (const struct mlayer *L = (m)->layer[l]; L != NULL; L = NULL)
+	for (unsigned l = 0; l < 2; l++)                                                      \
+		for (const struct mlayer *L = (m)->layer[l]; L != NULL; L = NULL)             \
+			for (struct mgev *ge = (g)->ev, *ge_end_ = ge + (g)->n; ge < ge_end_; ge++)
 
 /* Stage 2: the Bloom filters (prefetching the table slots of keys that
  * pass) and the CIDR filters (prefetching the jump entries). */
@@ -546,7 +547,8 @@ struct memit {
 	int max;
 	detect_match_each each;
 	void *arg;
-	int last; /* hits of the last event emitted */
+	int last;          /* hits of the last event emitted */
+	size_t last_index; /* and its index in the call */
 };
 
 /* Emits the first n waiting events, in order, and frees their touch
@@ -556,6 +558,7 @@ emit_pending(struct detect_match_state *st, struct memit *x, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		x->last = event_emit(x->m, st, &st->pending[i], x->hits, x->max);
+		x->last_index = st->pending[i].index;
 		if (x->each != NULL && x->last > 0)
 			x->each(x->arg, st->pending[i].index, x->hits, x->last);
 	}
@@ -569,6 +572,33 @@ emit_pending(struct detect_match_state *st, struct memit *x, size_t n)
 	}
 	memmove(st->pending, st->pending + n, (st->npending - n) * sizeof(*st->pending));
 	st->npending -= n;
+}
+
+/* True when stage 6 would find nothing for ge: no key passed the
+ * filters, no address is in a block, and no regex or scan list reads its
+ * fields or objects. Most events are such; they skip stage 6 and 7, which
+ * would emit nothing for them. */
+static bool
+event_quiet(const struct detect_matcher *m, const struct mgroup *g, const struct mgev *ge)
+{
+	for (unsigned l = 0; l < 2; l++) {
+		const struct mlayer *L = m->layer[l];
+		if (L == NULL)
+			continue;
+		if ((ge->me.fields & L->rx_fields) || (ge->me.objs & L->scan_objs) ||
+		    ge->pnext[l] < ge->me.nvals)
+			return false;
+		for (unsigned k = 0; k < ge->nnet[l]; k++) {
+			if (ge->net[l][k].nd != M_NONE)
+				return false;
+		}
+		const struct mprobe *q = g->pool + ge->pfirst[l];
+		for (uint32_t k = 0; k < ge->pn[l]; k++) {
+			if (q[k].pass)
+				return false;
+		}
+	}
+	return true;
 }
 
 /* Stage 6 and 7 for g: its events are matched into the current touch list
@@ -586,7 +616,8 @@ stage_match(const struct detect_matcher *m, struct detect_match_state *st, struc
 			emit_pending(st, x, st->npending);
 			before = 0;
 		}
-		event_match(m, st, g, &g->ev[e], g->first + e);
+		if (!event_quiet(m, g, &g->ev[e]))
+			event_match(m, st, g, &g->ev[e], g->first + e);
 	}
 	emit_pending(st, x, before);
 }
@@ -608,7 +639,8 @@ match_events(const struct detect_matcher *m, struct detect_match_state *st,
 		}
 		st->gen = m->gen;
 	}
-	struct memit x = {.m = m, .hits = hits, .max = max, .each = each, .arg = arg};
+	struct memit x = {
+	    .m = m, .hits = hits, .max = max, .each = each, .arg = arg, .last_index = SIZE_MAX};
 	for (size_t done = 0; done < n;) {
 		struct mgroup *g = &st->grp;
 		g->first = done;
@@ -620,7 +652,7 @@ match_events(const struct detect_matcher *m, struct detect_match_state *st,
 		stage_match(m, st, g, &x);
 	}
 	emit_pending(st, &x, st->npending);
-	return x.last;
+	return n > 0 && x.last_index == n - 1 ? x.last : 0; /* a quiet last event has none */
 }
 
 int

@@ -81,6 +81,14 @@ builder_finish(struct builder *b, int64_t t0_ns, struct err *e)
 		b->L = NULL;
 		return NULL;
 	}
+	for (unsigned f = 0; f < MF_COUNT; f++) {
+		if (L->hs.db[f] != NULL)
+			L->rx_fields |= 1ull << f;
+	}
+	for (unsigned t = 0; t < MO_COUNT; t++) {
+		if (L->nscan[t] > 0)
+			L->scan_objs |= 1u << t;
+	}
 	mhash_finish(&L->hash);
 	mnet_finish(&L->net);
 	L->obs = mhuge_move(L->obs, L->nobs * sizeof(*L->obs));

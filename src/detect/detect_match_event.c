@@ -477,6 +477,7 @@ slot_open(struct mevent *me, enum mobj obj)
 	memset(s, 0, sizeof(*s));
 	s->obj = (uint8_t)obj;
 	s->first = (uint8_t)me->nvals;
+	me->objs |= 1u << obj;
 	s->ref_src = s->ref_dst = s->ref_from = s->ref_to = 0xff;
 	return me->nslots++;
 }
@@ -494,6 +495,7 @@ val_add(struct mevent *me, unsigned slot, enum mfield f, enum mkind kind)
 	memset(v, 0, sizeof(*v));
 	v->field = (uint8_t)f;
 	v->slot = (uint8_t)slot;
+	me->fields |= 1ull << f;
 	v->kind = (uint8_t)kind;
 	v->probe = 1;
 	v->alias_field = MF_NONE;
@@ -654,6 +656,8 @@ mevent_fill(struct mevent *me, const struct ingest_event *ev, char *buf, size_t 
 	me->need = need_mask;
 	me->nslots = me->nvals = me->nip = 0;
 	me->used = 0;
+	me->fields = 0;
+	me->objs = 0;
 	unsigned src = 0xff, dst = 0xff, nt = 0xff;
 	if (ev->src_ip.family == 4 || ev->src_ip.family == 6)
 		src = ip_add(me, &ev->src_ip);

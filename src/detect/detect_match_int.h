@@ -77,6 +77,7 @@ enum mfield {
 	MF_COUNT
 };
 _Static_assert(MF_COUNT <= 64, "field bitmaps are one word");
+_Static_assert(MO_COUNT <= 32, "object bitmaps are one word");
 
 /* How values of a property are compared beyond the evaluator's rules. */
 enum mnorm {
@@ -175,6 +176,8 @@ struct mevent {
 	uint64_t need;    /* fields extracted */
 	uint8_t ipval[2]; /* the MF_IP_VALUE values (source, destination) */
 	uint8_t nip;
+	uint64_t fields; /* bit f: some value of field f */
+	uint32_t objs;   /* bit o: some object of type o */
 };
 
 /* The fields to extract so that comparisons on the fields in mask see
@@ -593,6 +596,11 @@ struct mlayer {
 	struct mhs hs;
 	uint64_t suffix_labels; /* bit n: some LIKE '%.x' has an x of n labels */
 	uint64_t need;          /* bit f: some comparison reads field f */
+	/* What makes an event worth stage 6 even when no index holds its
+	 * keys: bit f, a Vectorscan database on field f; bit o, observations
+	 * scanned for every object of type o. */
+	uint64_t rx_fields;
+	uint32_t scan_objs;
 	struct detect_matcher_stats st;
 	/* delta layers keep their input to rebuild it on the next update */
 	struct detect_indicator *src;
