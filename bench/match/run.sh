@@ -1,13 +1,14 @@
 #!/bin/sh
 # bench/match: the compiled matcher's lookups per second at several
-# indicator counts, best of RUNS runs on each core.
+# indicator counts, best of RUNS rounds on each core.
 #
 #   bench/match/run.sh [EVENTS] [RUNS] [INDICATORS...]
 #
-# Each run of build/bench/bench_match is pinned to one core (taskset); the
-# figure kept is the lowest CPU time per lookup over every core and run,
-# because on a shared virtual machine one core can be much slower than the
-# other for minutes at a time (another tenant on its sibling). Prints one
+# build/bench/bench_match runs once on each core (taskset), matching RUNS
+# rounds of EVENTS events after one build (-r); the figure kept is the
+# lowest CPU time per lookup over every core and round, because on a shared
+# virtual machine one core can be much slower than the other for minutes at
+# a time (another tenant on its sibling). Prints one
 # line per indicator count and hit mix: indicators, mix, ns per lookup,
 # lookups per second, build seconds, matcher MB, peak RSS MB.
 set -eu
@@ -23,18 +24,16 @@ for n in $counts; do
 		flag=""
 		[ "$mix" = miss ] && flag="-h 0"
 		best=""
-		for r in $(seq "$runs"); do
-			c=0
-			while [ "$c" -lt "$cores" ]; do
-				# shellcheck disable=SC2086
-				out=$(taskset -c "$c" "$bin" -i "$n" -e "$events" $flag)
-				ns=$(echo "$out" | awk '/^ns_per_lookup/{print $2}')
-				if [ -z "$best" ] || awk "BEGIN{exit !($ns < $best)}"; then
-					best=$ns
-					bout=$out
-				fi
-				c=$((c + 1))
-			done
+		c=0
+		while [ "$c" -lt "$cores" ]; do
+			# shellcheck disable=SC2086
+			out=$(taskset -c "$c" "$bin" -i "$n" -e "$events" -r "$runs" $flag)
+			ns=$(echo "$out" | awk '/^ns_per_lookup/{print $2}')
+			if [ -z "$best" ] || awk "BEGIN{exit !($ns < $best)}"; then
+				best=$ns
+				bout=$out
+			fi
+			c=$((c + 1))
 		done
 		echo "$bout" | awk -v n="$n" -v mix="$mix" '
 			/^build_s/ {b=$2} /^matcher_mb/ {mb=$2} /^rss_peak_mb/ {rss=$2}
