@@ -515,6 +515,76 @@ test_update_replaces_adds_and_revokes(void **state)
 	detect_matcher_free(m2);
 }
 
+static void
+count_batch(void *arg, size_t i, const struct detect_match_hit *h, int n)
+{
+	(void)h;
+	size_t *seen = arg;
+	seen[i] += (size_t)n;
+}
+
+/*
+ * Events that no index holds still go through the match stage when a
+ * regex or a scan list of some layer reads them, whichever layer has it:
+ * here the delta layer brings the only regex and the only scanned
+ * comparison. A quiet event last in a batch, or alone, has no hits.
+ */
+static void
+test_quiet_events_and_layers(void **state)
+{
+	(void)state;
+	struct detect_indicator base[] = {
+	    {.id = "indicator--ip", .pattern = "[ipv4-addr:value = '192.0.2.1']"},
+	};
+	struct err e;
+	struct detect_matcher *m0 = detect_matcher_build(base, 1, 1, NULL, &e);
+	assert_non_null(m0);
+	const char *ids[4];
+	assert_int_equal(hits_for(m0, "src=198.51.100.7 qname=x7.example", ids, 4), 0);
+	struct detect_indicator ch[] = {
+	    {.id = "indicator--rx", .pattern = "[domain-name:value MATCHES '^x[0-9]\\\\.example$']"},
+	    {.id = "indicator--scan", .pattern = "[network-traffic:dst_port > 60000]"},
+	};
+	struct detect_matcher_stats st;
+	struct detect_matcher *m1 = detect_matcher_update(m0, ch, 2, 1, &st, &e);
+	assert_non_null(m1);
+	assert_int_equal(st.regexes, 1);
+	assert_int_equal(st.scanned, 1);
+	assert_int_equal(hits_for(m1, "src=198.51.100.7 qname=x7.example", ids, 4), 1);
+	assert_string_equal(ids[0], "indicator--rx");
+	assert_int_equal(hits_for(m1, "src=198.51.100.7 dst=198.51.100.8 dport=60001", ids, 4), 1);
+	assert_string_equal(ids[0], "indicator--scan");
+	assert_int_equal(hits_for(m1, "src=192.0.2.1", ids, 4), 1);
+	assert_int_equal(hits_for(m1, "src=198.51.100.7 dst=198.51.100.8 dport=80", ids, 4), 0);
+
+	/* A batch: hits on the first three, the last one quiet. */
+	static const char *const specs[] = {
+	    "src=192.0.2.1", "src=198.51.100.7 qname=x3.example",
+	    "src=198.51.100.7 dst=198.51.100.8 dport=60001",
+	    "src=198.51.100.7 dst=198.51.100.8 dport=80",
+	};
+	struct ingest_event evs[4];
+	const struct ingest_event *evp[4];
+	for (int i = 0; i < 4; i++) {
+		tm_event(&evs[i], specs[i]);
+		evp[i] = &evs[i];
+	}
+	struct detect_match_state *ms = detect_match_state_new(0, 0);
+	size_t seen[4] = {0};
+	detect_matcher_match_batch(m1, ms, evp, 4, 8, count_batch, seen);
+	assert_int_equal(seen[0], 1);
+	assert_int_equal(seen[1], 1);
+	assert_int_equal(seen[2], 1);
+	assert_int_equal(seen[3], 0);
+	/* One by one on the same state: a quiet event after a hit returns 0. */
+	struct detect_match_hit hits[8];
+	assert_int_equal(detect_matcher_match(m1, ms, &evs[0], hits, 8), 1);
+	assert_int_equal(detect_matcher_match(m1, ms, &evs[3], hits, 8), 0);
+	detect_match_state_free(ms);
+	detect_matcher_free(m0);
+	detect_matcher_free(m1);
+}
+
 struct reader {
 	struct detect_matcher_live *live;
 	_Atomic int *stop;
@@ -721,6 +791,7 @@ main(void)
 	    cmocka_unit_test(test_url_normalise),
 	    cmocka_unit_test_teardown(test_event_objects, teardown),
 	    cmocka_unit_test_teardown(test_update_replaces_adds_and_revokes, teardown),
+	    cmocka_unit_test_teardown(test_quiet_events_and_layers, teardown),
 	    cmocka_unit_test_teardown(test_live_swap_under_concurrent_lookups, teardown),
 	    cmocka_unit_test_teardown(test_state_forgets_after_a_match, teardown),
 	    cmocka_unit_test_teardown(test_state_is_bounded, teardown),
