@@ -58,7 +58,7 @@ single_batch(size_t np, size_t ne, struct tally *t)
 		}
 	}
 	/* The batch call finds the same hits. */
-	t->batch_diffs += batch_differs(m, evs, ne, np, hit, 40);
+	t->batch_diffs += batch_differs(m, evs, ne, np, hit, 300);
 	for (size_t e = 0; e < ne; e++)
 		json_decref(objs[e]);
 	for (size_t i = 0; i < np; i++) {

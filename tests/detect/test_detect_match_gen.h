@@ -584,6 +584,7 @@ gen_pattern(bool stateful)
 struct tally {
 	long pairs, matched, mismatches, unknown, unsupported;
 	long batch_diffs; /* (indicator, event) pairs where a batch call differs */
+	long stream_hits; /* multi-observation completions over the long streams */
 };
 
 static inline void
@@ -640,16 +641,23 @@ compile_batch(char **pats, size_t np, struct stix_pattern **parsed, struct tally
 /* The batch call (detect_matcher_match_batch) against hit[], the hits of
  * the same events matched one by one with a fresh state: hit[i * ne + e]
  * for indicator i and event e. Batches of 1 to maxb events. Returns the
- * (indicator, event) pairs that differ. */
+ * (indicator, event) pairs that differ, plus the events reported out of
+ * order. */
 struct batch_hits {
 	bool *hit;
 	size_t ne, base;
+	size_t next;         /* the least index the next report may have */
+	size_t out_of_order; /* reports that broke that */
 };
 
 static inline void
 batch_keep(void *arg, size_t i, const struct detect_match_hit *hits, int n)
 {
 	struct batch_hits *b = arg;
+	/* Events come back in their order, each once. */
+	if (b->base + i < b->next)
+		b->out_of_order++;
+	b->next = b->base + i + 1;
 	for (int k = 0; k < n; k++)
 		b->hit[(size_t)id_index(hits[k].indicator_id) * b->ne + b->base + i] = true;
 }
@@ -671,7 +679,7 @@ batch_differs(const struct detect_matcher *m, const struct ingest_event *evs, si
 		detect_matcher_match_batch(m, st, ptr + e, k, 256, batch_keep, &b);
 		e += k;
 	}
-	long diff = 0;
+	long diff = (long)b.out_of_order;
 	for (size_t i = 0; i < np * ne; i++)
 		diff += b.hit[i] != hit[i];
 	detect_match_state_free(st);

@@ -82,6 +82,49 @@ sequence_batch(size_t np, size_t nseq, struct tally *t)
 	detect_matcher_free(m);
 }
 
+/*
+ * One state over a long stream of events, matched one by one and then in
+ * batches of up to 300 on a second state: the batches must complete the
+ * same multi-observation indicators on the same events, and report the
+ * events in order.
+ */
+static void
+stream_batch(size_t np, size_t ne, struct tally *t)
+{
+	char **pats = xcalloc(np, sizeof(*pats));
+	struct stix_pattern **parsed = xcalloc(np, sizeof(*parsed));
+	for (size_t i = 0; i < np; i++)
+		pats[i] = gen_pattern(true);
+	struct detect_matcher *m = compile_batch(pats, np, parsed, t);
+	struct detect_match_hit *hits = xcalloc(np, sizeof(*hits));
+	bool *hitev = xcalloc(np * ne, sizeof(*hitev));
+	struct ingest_event *evs = xcalloc(ne, sizeof(*evs));
+	struct detect_match_state *st = detect_match_state_new(0, 0);
+	int64_t ts = grid_time();
+	for (size_t e = 0; e < ne; e++) {
+		static const int64_t steps[] = {0, 60000, 60000, 60000, 120000, 300000, -60000};
+		ts += PICK(steps);
+		gen_event(&evs[e], ts);
+		int k = detect_matcher_match(m, st, &evs[e], hits, (int)np);
+		for (int j = 0; j < k; j++) {
+			hitev[(size_t)id_index(hits[j].indicator_id) * ne + e] = true;
+			t->stream_hits += hits[j].nevents > 1;
+		}
+	}
+	t->batch_diffs += batch_differs(m, evs, ne, np, hitev, 300);
+	detect_match_state_free(st);
+	for (size_t i = 0; i < np; i++) {
+		stix_pattern_free(parsed[i]);
+		free(pats[i]);
+	}
+	free(evs);
+	free(hitev);
+	free(hits);
+	free(parsed);
+	free(pats);
+	detect_matcher_free(m);
+}
+
 static void
 test_sequences_agree(void **state)
 {
@@ -89,10 +132,13 @@ test_sequences_agree(void **state)
 	rng_state = 0x5eed0002;
 	for (int b = 0; b < 4; b++)
 		sequence_batch(300, 25, &t);
+	for (int b = 0; b < 2; b++)
+		stream_batch(300, 2000, &t);
 	print_message("sequences: %ld pairs, %ld matched, %ld unknown, %ld unsupported\n", t.pairs,
 	              t.matched, t.unknown, t.unsupported);
 	assert_int_equal(t.mismatches, 0);
 	assert_int_equal(t.batch_diffs, 0);
+	assert_true(t.stream_hits > 1000);
 	assert_int_equal(t.unknown, 0);
 	assert_int_equal(t.unsupported, 0);
 	assert_true(t.pairs >= 30000);
