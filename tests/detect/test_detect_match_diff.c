@@ -22,11 +22,11 @@
 static void
 single_batch(size_t np, size_t ne, struct tally *t)
 {
-	char **pats = xcalloc(np, sizeof(*pats));
-	struct stix_pattern **parsed = xcalloc(np, sizeof(*parsed));
-	for (size_t i = 0; i < np; i++)
-		pats[i] = gen_pattern(false);
-	struct detect_matcher *m = compile_batch(pats, np, parsed, t);
+	struct corpus c;
+	corpus_make(&c, np, false, t);
+	char **pats = c.pats;
+	struct stix_pattern **parsed = c.parsed;
+	const struct detect_matcher *m = c.m;
 	struct ingest_event *evs = xcalloc(ne, sizeof(*evs));
 	json_t **objs = xcalloc(ne, sizeof(*objs));
 	bool *hit = xcalloc(np * ne, sizeof(*hit));
@@ -61,18 +61,12 @@ single_batch(size_t np, size_t ne, struct tally *t)
 	t->batch_diffs += batch_differs(m, evs, ne, np, hit, 300);
 	for (size_t e = 0; e < ne; e++)
 		json_decref(objs[e]);
-	for (size_t i = 0; i < np; i++) {
-		stix_pattern_free(parsed[i]);
-		free(pats[i]);
-	}
 	free(hits);
 	detect_match_state_free(st);
 	free(hit);
 	free(objs);
 	free(evs);
-	free(parsed);
-	free(pats);
-	detect_matcher_free(m);
+	corpus_free(&c);
 }
 
 static void

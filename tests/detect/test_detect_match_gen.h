@@ -638,6 +638,47 @@ compile_batch(char **pats, size_t np, struct stix_pattern **parsed, struct tally
 }
 
 
+/* np generated patterns, compiled into one matcher and parsed for the
+ * evaluator. */
+struct corpus {
+	size_t np;
+	char **pats;
+	struct stix_pattern **parsed;
+	struct detect_matcher *m;
+};
+
+static inline void
+corpus_make(struct corpus *c, size_t np, bool stateful, struct tally *t)
+{
+	c->np = np;
+	c->pats = xcalloc(np, sizeof(*c->pats));
+	c->parsed = xcalloc(np, sizeof(*c->parsed));
+	for (size_t i = 0; i < np; i++)
+		c->pats[i] = gen_pattern(stateful);
+	c->m = compile_batch(c->pats, np, c->parsed, t);
+}
+
+static inline void
+corpus_free(struct corpus *c)
+{
+	for (size_t i = 0; i < c->np; i++) {
+		stix_pattern_free(c->parsed[i]);
+		free(c->pats[i]);
+	}
+	free(c->parsed);
+	free(c->pats);
+	detect_matcher_free(c->m);
+}
+
+/* The time of the next event of a sequence: mostly forward, sometimes at
+ * the same time or back. */
+static inline int64_t
+next_time(int64_t ts)
+{
+	static const int64_t steps[] = {0, 60000, 60000, 60000, 120000, 300000, -60000};
+	return ts + PICK(steps);
+}
+
 /* The batch call (detect_matcher_match_batch) against hit[], the hits of
  * the same events matched one by one with a fresh state: hit[i * ne + e]
  * for indicator i and event e. Batches of 1 to maxb events. Returns the

@@ -21,11 +21,9 @@
 static void
 sequence_batch(size_t np, size_t nseq, struct tally *t)
 {
-	char **pats = xcalloc(np, sizeof(*pats));
-	struct stix_pattern **parsed = xcalloc(np, sizeof(*parsed));
-	for (size_t i = 0; i < np; i++)
-		pats[i] = gen_pattern(true);
-	struct detect_matcher *m = compile_batch(pats, np, parsed, t);
+	struct corpus c;
+	corpus_make(&c, np, true, t);
+	const struct detect_matcher *m = c.m;
 	struct detect_match_hit *hits = xcalloc(np, sizeof(*hits));
 	bool *hit = xcalloc(np, sizeof(*hit));
 	bool *hitev = xcalloc(np * 6, sizeof(*hitev));
@@ -38,9 +36,7 @@ sequence_batch(size_t np, size_t nseq, struct tally *t)
 		memset(hit, 0, np * sizeof(*hit));
 		memset(hitev, 0, np * 6 * sizeof(*hitev));
 		for (size_t e = 0; e < n; e++) {
-			/* Mostly forward in time, sometimes at the same time or back. */
-			static const int64_t steps[] = {0, 60000, 60000, 60000, 120000, 300000, -60000};
-			ts += PICK(steps);
+			ts = next_time(ts);
 			gen_event(&evs[e], ts);
 			obs[e] = (struct stix_observation){.first_observed_ms = ts,
 			                                   .last_observed_ms = ts,
@@ -57,29 +53,23 @@ sequence_batch(size_t np, size_t nseq, struct tally *t)
 		t->batch_diffs += batch_differs(m, evs, n, np, hitev, 6);
 		for (size_t i = 0; i < np; i++) {
 			struct stix_eval_result res;
-			int rc = stix_pattern_eval(parsed[i], obs, n, &res);
+			int rc = stix_pattern_eval(c.parsed[i], obs, n, &res);
 			int want = rc != 0 ? -1 : res.matched;
 			stix_eval_result_free(&res);
 			t->pairs++;
 			t->matched += hit[i];
 			t->unknown += want < 0;
 			if (want >= 0 && hit[i] != (want == 1) && t->mismatches++ < 10)
-				report(pats[i], evs, n, hit[i], want);
+				report(c.pats[i], evs, n, hit[i], want);
 		}
 		for (size_t e = 0; e < n; e++)
 			json_decref(obs[e].objects);
 		detect_match_state_free(st);
 	}
-	for (size_t i = 0; i < np; i++) {
-		stix_pattern_free(parsed[i]);
-		free(pats[i]);
-	}
 	free(hitev);
 	free(hit);
 	free(hits);
-	free(parsed);
-	free(pats);
-	detect_matcher_free(m);
+	corpus_free(&c);
 }
 
 /*
@@ -91,19 +81,16 @@ sequence_batch(size_t np, size_t nseq, struct tally *t)
 static void
 stream_batch(size_t np, size_t ne, struct tally *t)
 {
-	char **pats = xcalloc(np, sizeof(*pats));
-	struct stix_pattern **parsed = xcalloc(np, sizeof(*parsed));
-	for (size_t i = 0; i < np; i++)
-		pats[i] = gen_pattern(true);
-	struct detect_matcher *m = compile_batch(pats, np, parsed, t);
+	struct corpus c;
+	corpus_make(&c, np, true, t);
+	const struct detect_matcher *m = c.m;
 	struct detect_match_hit *hits = xcalloc(np, sizeof(*hits));
 	bool *hitev = xcalloc(np * ne, sizeof(*hitev));
 	struct ingest_event *evs = xcalloc(ne, sizeof(*evs));
 	struct detect_match_state *st = detect_match_state_new(0, 0);
 	int64_t ts = grid_time();
 	for (size_t e = 0; e < ne; e++) {
-		static const int64_t steps[] = {0, 60000, 60000, 60000, 120000, 300000, -60000};
-		ts += PICK(steps);
+		ts = next_time(ts);
 		gen_event(&evs[e], ts);
 		int k = detect_matcher_match(m, st, &evs[e], hits, (int)np);
 		for (int j = 0; j < k; j++) {
@@ -113,16 +100,10 @@ stream_batch(size_t np, size_t ne, struct tally *t)
 	}
 	t->batch_diffs += batch_differs(m, evs, ne, np, hitev, 300);
 	detect_match_state_free(st);
-	for (size_t i = 0; i < np; i++) {
-		stix_pattern_free(parsed[i]);
-		free(pats[i]);
-	}
 	free(evs);
 	free(hitev);
 	free(hits);
-	free(parsed);
-	free(pats);
-	detect_matcher_free(m);
+	corpus_free(&c);
 }
 
 static void
