@@ -122,6 +122,8 @@ struct detect_match_state_stats {
 	uint64_t dropped_hits;    /* hits beyond the caller's max, or beyond a cap per event */
 	uint64_t skipped_values;  /* values not scanned by Vectorscan (not valid UTF-8) */
 	uint64_t gave_up;         /* multi-observation evaluations that hit the work cap */
+	uint64_t lazy_quiet;      /* events of addresses only found to match nothing before
+	                             they were extracted */
 };
 void detect_match_state_stats(const struct detect_match_state *st,
                               struct detect_match_state_stats *out);

@@ -267,6 +267,51 @@ net_collect(const struct mlayer *L, struct mgev *ge, unsigned l)
 	}
 }
 
+/*
+ * An event of addresses only, when the matcher allows it (m->lazy), is not
+ * extracted yet: its probes and CIDR searches are queued straight from the
+ * event, exactly as probes_collect() and net_collect() would queue them
+ * from mevent_fill()'s values (the source address is value 0, the
+ * destination the next). Most such events turn out quiet and are never
+ * extracted; the others are, when they are matched (event_extract()).
+ */
+static void
+lazy_collect(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
+{
+	const struct ingest_event *ev = ge->me.ev;
+	const struct ingest_ip *ip[2];
+	unsigned nip = 0;
+	if ((m->need >> MF_IP_VALUE) & 1) {
+		if (ev->src_ip.family == 4 || ev->src_ip.family == 6)
+			ip[nip++] = &ev->src_ip;
+		if (ev->dst_ip.family == 4 || ev->dst_ip.family == 6)
+			ip[nip++] = &ev->dst_ip;
+	}
+	for (unsigned l = 0; l < 2; l++) {
+		const struct mlayer *L = m->layer[l];
+		ge->pnext[l] = 0;
+		ge->pn[l] = 0;
+		ge->nnet[l] = 0;
+		if (L == NULL)
+			continue;
+		const struct mhash *h = &L->hash;
+		ge->pfirst[l] = (uint32_t)g->npool;
+		for (unsigned k = 0; k < nip && h->n > 0; k++) {
+			if (ip[k]->family == 4 && (h->spaces & (1u << MS_IP4)))
+				probe_add(g, h, MS_IP4, ip[k]->a + 12, 4, k);
+			else if (ip[k]->family == 6 && (h->spaces & (1u << MS_IP6)))
+				probe_add(g, h, MS_IP6, ip[k]->a, 16, k);
+		}
+		ge->pn[l] = (uint32_t)(g->npool - ge->pfirst[l]);
+		for (unsigned k = 0; k < nip && L->net.nnodes > 0; k++) {
+			struct mnetq *q = &ge->net[l][ge->nnet[l]++];
+			q->val = (uint8_t)k;
+			mnet_query(ip[k], &q->q);
+			mnet_prefetch(&L->net, &q->q);
+		}
+	}
+}
+
 /* Loads up to MGROUP events of ev[0..n) into g; returns how many. */
 static size_t
 stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest_event *const *ev,
@@ -277,11 +322,25 @@ stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest
 	bool full = false;
 	/* Events share one buffer for their normalised values, so that the
 	 * group's text stays together in cache; each needs MEV_BUF_BYTES free
-	 * (at most). */
+	 * (at most), and an event of addresses only keeps MEV_ADDRESS_BYTES
+	 * for when it is extracted. */
 	while (k < n && k < MGROUP && !full && MGROUP_TEXT - text >= MEV_BUF_BYTES) {
 		struct mgev *ge = &g->ev[k];
-		mevent_fill(&ge->me, ev[k], g->text + text, MEV_BUF_BYTES, m->need);
+		ge->text = (uint32_t)text;
+		ge->lazy = m->lazy && MPOOL - g->npool >= 4 && mevent_addresses_only(ev[k]);
 		k++;
+		if (ge->lazy) {
+			/* Nothing for event_quiet() to see but its probes and
+			 * searches. */
+			ge->me.ev = ev[k - 1];
+			ge->me.nvals = 0;
+			ge->me.fields = 0;
+			ge->me.objs = 0;
+			text += MEV_ADDRESS_BYTES;
+			lazy_collect(m, g, ge);
+			continue;
+		}
+		mevent_fill(&ge->me, ev[k - 1], g->text + text, MEV_BUF_BYTES, m->need);
 		text += ge->me.used;
 		for (unsigned l = 0; l < 2; l++) {
 			const struct mlayer *L = m->layer[l];
@@ -299,6 +358,17 @@ stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest
 	}
 	g->n = k;
 	return k;
+}
+
+/* A lazy event that is to be matched: extract it now. Its queued probes
+ * and searches name its values by the indexes this gives them. */
+static void
+event_extract(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
+{
+	mevent_fill(&ge->me, ge->me.ev, g->text + ge->text, MEV_ADDRESS_BYTES, m->need);
+	ge->lazy = false;
+	for (unsigned l = 0; l < 2; l++)
+		ge->pnext[l] = (uint16_t)ge->me.nvals;
 }
 
 /* ---- stages 2 to 5: filters, table slots, key records, CIDR blocks --------------- */
@@ -616,8 +686,14 @@ stage_match(const struct detect_matcher *m, struct detect_match_state *st, struc
 			emit_pending(st, x, st->npending);
 			before = 0;
 		}
-		if (!event_quiet(m, g, &g->ev[e]))
-			event_match(m, st, g, &g->ev[e], g->first + e);
+		struct mgev *ge = &g->ev[e];
+		if (event_quiet(m, g, ge)) {
+			st->stats.lazy_quiet += ge->lazy;
+			continue;
+		}
+		if (ge->lazy)
+			event_extract(m, g, ge);
+		event_match(m, st, g, ge, g->first + e);
 	}
 	emit_pending(st, x, before);
 }

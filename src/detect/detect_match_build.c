@@ -144,6 +144,14 @@ matcher_new(struct mlayer *base, struct mlayer *delta)
 	m->layer[0] = base;
 	m->layer[1] = delta;
 	m->need = mevent_need((base ? base->need : 0) | (delta ? delta->need : 0));
+	m->lazy = true;
+	const uint32_t addr_objs = (1u << MO_IPV4) | (1u << MO_IPV6) | (1u << MO_NT);
+	for (int i = 0; i < 2; i++) {
+		const struct mlayer *L = m->layer[i];
+		if (L != NULL && ((L->rx_fields & MEVENT_ADDRESS_FIELDS) || (L->scan_objs & addr_objs) ||
+		                  (L->hash.fields[0] & MEVENT_ADDRESS_FIELDS)))
+			m->lazy = false;
+	}
 	return m;
 }
 

@@ -289,6 +289,20 @@ cand_add(struct builder *b, uint8_t kind, const struct mcmp *c)
 	return a;
 }
 
+/* What an anchor costs the lookups it selects for: a regex is a scan, and a
+ * port, count or protocol is on most flows (443, 'tcp'), so an AND picks a
+ * kid that names an address or a name over them, and events of addresses
+ * only can be looked up before they are extracted (detect_match.c). */
+static unsigned
+cand_cost(const struct pend_anchor *p)
+{
+	if (p->kind == PA_RX)
+		return 16;
+	if (p->field >= MF_NT_SRC_PORT && p->field <= MF_NT_PROTOCOL)
+		return 8;
+	return 1;
+}
+
 static void
 cand_ip(struct builder *b, const struct mcmp *c, int family, const uint8_t *addr, int prefix)
 {
@@ -616,7 +630,7 @@ compile_cmp(struct builder *b, uint32_t at, const struct stix_pattern_comparison
 	a->exact = c->index < 0; /* keys do not know list positions: check them */
 	a->a1 = (uint32_t)b->ncand;
 	for (uint32_t i = a->a0; i < a->a1; i++)
-		a->cost += b->cand[i].kind == PA_RX ? 16 : 1;
+		a->cost += cand_cost(&b->cand[i]);
 	if (a->a0 == a->a1)
 		a->types = 0; /* anchored on nothing: it never holds */
 }

@@ -646,6 +646,18 @@ ip_add(struct mevent *me, const struct ingest_ip *ip)
 	return s;
 }
 
+bool
+mevent_addresses_only(const struct ingest_event *ev)
+{
+	/* Everything mevent_fill() reads beyond the network-traffic object
+	 * (a string is there when its length is not 0). */
+	return (ev->dns_qname.len | ev->url_domain.len | ev->tls_sni.len | ev->url_full.len |
+	        ev->file_name.len | ev->file_sha256.len | ev->file_md5.len | ev->file_sha1.len |
+	        ev->email_from.len | ev->email_to.len | ev->email_subject.len | ev->user_name.len |
+	        ev->command.len) == 0 &&
+	       ev->nurls == 0 && ev->file_size == 0;
+}
+
 void
 mevent_fill(struct mevent *me, const struct ingest_event *ev, char *buf, size_t cap,
             uint64_t need_mask)

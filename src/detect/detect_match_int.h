@@ -191,6 +191,15 @@ uint64_t mevent_need(uint64_t mask);
  * MEV_BUF_BYTES (me->used says how many it took). */
 void mevent_fill(struct mevent *me, const struct ingest_event *ev, char *buf, size_t cap,
                  uint64_t need);
+/* True if ev carries nothing but addresses, ports, protocols and counts
+ * (a flow): its only values are those of the fields in
+ * MEVENT_ADDRESS_FIELDS, and at most two of them are normalised strings. */
+bool mevent_addresses_only(const struct ingest_event *ev);
+/* The fields an event of addresses only may have a value of: MF_TYPE to
+ * MF_NT_PROTOCOL. */
+#define MEVENT_ADDRESS_FIELDS (((1ull << (MF_NT_PROTOCOL + 1)) - 1) & ~1ull)
+/* Room in the buffer that mevent_fill() needs for such an event. */
+#define MEV_ADDRESS_BYTES (2 * (MEV_NORM_MAX + 8))
 /* The text of a string or address value (addresses are formatted once). */
 const char *mval_text(struct mevent *me, struct mval *v, uint32_t *len);
 /* True if the value is valid UTF-8 (cached). */
@@ -623,6 +632,10 @@ struct detect_matcher {
 	uint64_t gen;
 	struct mlayer *layer[2]; /* base (shared), delta (may be NULL) */
 	uint64_t need;           /* fields its comparisons read (mevent_need) */
+	/* Events of addresses only can be looked up before they are
+	 * extracted: no regex, scan list or key of theirs but the addresses'
+	 * (detect_match.c). */
+	bool lazy;
 	uint64_t *tomb;          /* sorted id hashes masked in the base */
 	size_t ntomb;
 	struct detect_matcher_stats stats;
@@ -714,7 +727,9 @@ struct mnetq {
 };
 
 struct mgev {
-	struct mevent me;
+	struct mevent me; /* not filled yet while lazy */
+	bool lazy;
+	uint32_t text; /* its room in the group's text */
 	uint32_t pfirst[2], pn[2]; /* per layer: probes in the pool */
 	uint16_t pnext[2];         /* per layer: the first value not queued yet */
 	uint8_t nnet[2];

@@ -585,6 +585,7 @@ struct tally {
 	long pairs, matched, mismatches, unknown, unsupported;
 	long batch_diffs; /* (indicator, event) pairs where a batch call differs */
 	long stream_hits; /* multi-observation completions over the long streams */
+	long lazy_quiet;  /* events of addresses only found quiet before extraction */
 };
 
 static inline void
@@ -648,14 +649,20 @@ struct corpus {
 };
 
 static inline void
-corpus_make(struct corpus *c, size_t np, bool stateful, struct tally *t)
+corpus_make_with(struct corpus *c, size_t np, char *(*gen)(bool), bool stateful, struct tally *t)
 {
 	c->np = np;
 	c->pats = xcalloc(np, sizeof(*c->pats));
 	c->parsed = xcalloc(np, sizeof(*c->parsed));
 	for (size_t i = 0; i < np; i++)
-		c->pats[i] = gen_pattern(stateful);
+		c->pats[i] = gen(stateful);
 	c->m = compile_batch(c->pats, np, c->parsed, t);
+}
+
+static inline void
+corpus_make(struct corpus *c, size_t np, bool stateful, struct tally *t)
+{
+	corpus_make_with(c, np, gen_pattern, stateful, t);
 }
 
 static inline void
