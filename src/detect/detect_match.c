@@ -222,12 +222,16 @@ probes_collect(struct mgroup *g, const struct mlayer *L, struct mgev *ge, unsign
 			if (h->spaces & (1u << MS_DOMAIN))
 				probe_add(g, h, MS_DOMAIN, v->s, v->len, i);
 			if (L->suffix_labels != 0) {
-				/* Parents with as many labels as some suffix has. */
-				unsigned n = mdomain_labels(v->s, v->len);
-				for (uint32_t k = 0; k < v->len; k++) {
+				/* Parents with as many labels as some suffix has,
+				 * from the right: the dots left of the longest
+				 * suffix are not read. (A suffix of 64 labels or
+				 * more, which no name has, is never looked up.) */
+				unsigned most = 63 - (unsigned)__builtin_clzll(L->suffix_labels);
+				unsigned n = 0;
+				for (uint32_t k = v->len; k-- > 0 && n < most;) {
 					if (v->s[k] != '.')
 						continue;
-					n--;
+					n++;
 					if ((L->suffix_labels >> n) & 1)
 						probe_add(g, h, MS_SUFFIX, v->s + k + 1, v->len - k - 1, i);
 				}
