@@ -10,7 +10,8 @@
  *
  *  1. load: extract each event's objects and values (detect_match_event.c;
  *     only the fields some comparison reads), hash every key and prefetch
- *     its Bloom filter line; prefetch the CIDR filter bit of each address;
+ *     its Bloom filter line; prefetch the CIDR filter bit of each address
+ *     (a flow is not extracted yet, see lazy_collect());
  *  2. filter: test the Bloom filters, prefetch the table slot of each key
  *     that passes; test the CIDR bits, prefetch the jump entries;
  *  3. slots: prefetch the key record of each slot whose hash matches; read

@@ -658,6 +658,9 @@ mevent_addresses_only(const struct ingest_event *ev)
 	       ev->nurls == 0 && ev->file_size == 0;
 }
 
+/* A field of ev read here outside the network-traffic object must also be
+ * in mevent_addresses_only(), or flows carrying it would be looked up
+ * without it. */
 void
 mevent_fill(struct mevent *me, const struct ingest_event *ev, char *buf, size_t cap,
             uint64_t need_mask)
