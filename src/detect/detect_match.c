@@ -190,6 +190,15 @@ probe_add(struct mgroup *g, const struct mhash *h, enum mspace vs, const void *k
 	__builtin_prefetch(mbloom_block(h, q->hv));
 }
 
+static void
+probe_ip(struct mgroup *g, const struct mhash *h, const struct ingest_ip *ip, unsigned val)
+{
+	if (ip->family == 4 && (h->spaces & (1u << MS_IP4)))
+		probe_add(g, h, MS_IP4, ip->a + 12, 4, val);
+	else if (ip->family == 6 && (h->spaces & (1u << MS_IP6)))
+		probe_add(g, h, MS_IP6, ip->a, 16, val);
+}
+
 /* The most probes one value makes: itself and a parent per label. */
 #define MPROBE_VALUE 65
 
@@ -214,10 +223,7 @@ probes_collect(struct mgroup *g, const struct mlayer *L, struct mgev *ge, unsign
 			break;
 		switch ((enum mfield)v->field) {
 		case MF_IP_VALUE:
-			if (v->ip->family == 4 && (h->spaces & (1u << MS_IP4)))
-				probe_add(g, h, MS_IP4, v->ip->a + 12, 4, i);
-			else if (v->ip->family == 6 && (h->spaces & (1u << MS_IP6)))
-				probe_add(g, h, MS_IP6, v->ip->a, 16, i);
+			probe_ip(g, h, v->ip, i);
 			break;
 		case MF_DOMAIN_VALUE:
 			if (h->spaces & (1u << MS_DOMAIN))
@@ -294,19 +300,12 @@ lazy_collect(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 	}
 	for (unsigned l = 0; l < 2; l++) {
 		const struct mlayer *L = m->layer[l];
-		ge->pnext[l] = 0;
-		ge->pn[l] = 0;
-		ge->nnet[l] = 0;
 		if (L == NULL)
 			continue;
 		const struct mhash *h = &L->hash;
 		ge->pfirst[l] = (uint32_t)g->npool;
-		for (unsigned k = 0; k < nip && h->n > 0; k++) {
-			if (ip[k]->family == 4 && (h->spaces & (1u << MS_IP4)))
-				probe_add(g, h, MS_IP4, ip[k]->a + 12, 4, k);
-			else if (ip[k]->family == 6 && (h->spaces & (1u << MS_IP6)))
-				probe_add(g, h, MS_IP6, ip[k]->a, 16, k);
-		}
+		for (unsigned k = 0; k < nip && h->n > 0; k++)
+			probe_ip(g, h, ip[k], k);
 		ge->pn[l] = (uint32_t)(g->npool - ge->pfirst[l]);
 		for (unsigned k = 0; k < nip && L->net.nnodes > 0; k++) {
 			struct mnetq *q = &ge->net[l][ge->nnet[l]++];
@@ -334,6 +333,11 @@ stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest
 		ge->text = (uint32_t)text;
 		ge->lazy = m->lazy && MPOOL - g->npool >= 4 && mevent_addresses_only(ev[k]);
 		k++;
+		for (unsigned l = 0; l < 2; l++) {
+			ge->pnext[l] = 0;
+			ge->pn[l] = 0;
+			ge->nnet[l] = 0;
+		}
 		if (ge->lazy) {
 			/* Nothing for event_quiet() to see but its probes and
 			 * searches. */
@@ -349,9 +353,6 @@ stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest
 		text += ge->me.used;
 		for (unsigned l = 0; l < 2; l++) {
 			const struct mlayer *L = m->layer[l];
-			ge->pnext[l] = 0;
-			ge->pn[l] = 0;
-			ge->nnet[l] = 0;
 			if (L == NULL)
 				continue;
 			if (!full) {
