@@ -129,9 +129,8 @@ gen_flow_event(struct ingest_event *ev, int64_t ts)
 		gen_event(ev, ts);
 		return;
 	}
-	ingest_event_reset(ev);
+	gen_flow(ev, ts);
 	ev->kind = INGEST_EV_FLOW;
-	ev->ts_ms = ts;
 	/* Half the addresses are named by no pattern. */
 	static const char *const others[] = {"100.64.1.2", "172.16.9.9", "2001:db8:ffff::9"};
 	struct ingest_ip *ips[2] = {&ev->src_ip, &ev->dst_ip};
@@ -139,19 +138,7 @@ gen_flow_event(struct ingest_event *ev, int64_t ts)
 		const char *o = PICK(others);
 		if (chance(50))
 			assert_int_equal(ingest_ip_parse(o, strlen(o), ips[i]), 0);
-		else if (chance(90))
-			gen_ip(ips[i]);
 	}
-	if (chance(70))
-		ev->src_port = (uint16_t)PICK(ports);
-	if (chance(80))
-		ev->dst_port = (uint16_t)PICK(ports);
-	if (chance(70))
-		ev->proto = chance(80) ? S(PICK(protos)) : S("TCP");
-	if (chance(40))
-		ev->app_proto = S(PICK(apps));
-	if (chance(30))
-		ev->bytes_to_server = PICK(counts);
 }
 
 static void

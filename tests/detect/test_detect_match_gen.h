@@ -104,8 +104,10 @@ gen_ip(struct ingest_ip *ip)
 	assert_int_equal(ingest_ip_parse(s, strlen(s), ip), 0);
 }
 
+/* The network-traffic part of an event: addresses, ports, protocols,
+ * counts (a flow, when nothing else is added). */
 static inline void
-gen_event(struct ingest_event *ev, int64_t ts)
+gen_flow(struct ingest_event *ev, int64_t ts)
 {
 	ingest_event_reset(ev);
 	ev->kind = INGEST_EV_LOG;
@@ -126,6 +128,12 @@ gen_event(struct ingest_event *ev, int64_t ts)
 		ev->bytes_to_server = PICK(counts);
 	if (chance(20))
 		ev->pkts_to_client = PICK(counts);
+}
+
+static inline void
+gen_event(struct ingest_event *ev, int64_t ts)
+{
+	gen_flow(ev, ts);
 	if (chance(30))
 		ev->dns_qname = chance(85) ? S(PICK(domains)) : S(PICK(domains_ev));
 	if (chance(15))
