@@ -262,6 +262,17 @@ probes_collect(struct mgroup *g, const struct mlayer *L, struct mgev *ge, unsign
 	ge->pn[l] = (uint32_t)(g->npool - ge->pfirst[l]);
 }
 
+/* Queues a search of ip (value val of ge) in layer l's CIDR table. */
+static void
+net_queue(const struct mlayer *L, struct mgev *ge, unsigned l, const struct ingest_ip *ip,
+          unsigned val)
+{
+	struct mnetq *q = &ge->net[l][ge->nnet[l]++];
+	q->val = (uint8_t)val;
+	mnet_query(ip, &q->q);
+	mnet_prefetch(&L->net, &q->q);
+}
+
 /* The addresses of ge to search in layer l's CIDR table. */
 static void
 net_collect(const struct mlayer *L, struct mgev *ge, unsigned l)
@@ -270,12 +281,8 @@ net_collect(const struct mlayer *L, struct mgev *ge, unsigned l)
 	if (L->net.nnodes == 0)
 		return;
 	const struct mevent *me = &ge->me;
-	for (unsigned k = 0; k < me->nip; k++) {
-		struct mnetq *q = &ge->net[l][ge->nnet[l]++];
-		q->val = me->ipval[k];
-		mnet_query(me->val[q->val].ip, &q->q);
-		mnet_prefetch(&L->net, &q->q);
-	}
+	for (unsigned k = 0; k < me->nip; k++)
+		net_queue(L, ge, l, me->val[me->ipval[k]].ip, me->ipval[k]);
 }
 
 /*
@@ -307,12 +314,8 @@ lazy_collect(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 		for (unsigned k = 0; k < nip && h->n > 0; k++)
 			probe_ip(g, h, ip[k], k);
 		ge->pn[l] = (uint32_t)(g->npool - ge->pfirst[l]);
-		for (unsigned k = 0; k < nip && L->net.nnodes > 0; k++) {
-			struct mnetq *q = &ge->net[l][ge->nnet[l]++];
-			q->val = (uint8_t)k;
-			mnet_query(ip[k], &q->q);
-			mnet_prefetch(&L->net, &q->q);
-		}
+		for (unsigned k = 0; k < nip && L->net.nnodes > 0; k++)
+			net_queue(L, ge, l, ip[k], k);
 	}
 }
 
