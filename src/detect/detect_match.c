@@ -407,7 +407,8 @@ probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
 				break;
 			}
 			if (s->h == q[k].hv) {
-				__builtin_prefetch(h->keys + s->koff);
+				if (!s->inline_one)
+					__builtin_prefetch(h->keys + s->koff);
 				break;
 			}
 		}

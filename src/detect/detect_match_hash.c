@@ -141,6 +141,15 @@ bloom_set(struct mhash *h, uint64_t hv)
 	}
 }
 
+/* A key that mhash_key() hashes one to one, with one posting: it needs no
+ * record (struct mhash_slot). */
+static bool
+slot_inline(const struct mhash_slot *s)
+{
+	uint32_t len = s->klen & 0xffffff;
+	return s->npost == 1 && (len == 4 || len == 8);
+}
+
 void
 mhash_finish(struct mhash *h)
 {
@@ -154,7 +163,7 @@ mhash_finish(struct mhash *h)
 	size_t total = 0;
 	for (size_t i = 0; i < h->cap; i++) {
 		const struct mhash_slot *s = &h->slots[i];
-		if (s->npost != 0)
+		if (s->npost != 0 && !slot_inline(s))
 			total += ((s->klen & 0xffffff) + 3u) / 4 * 4 + s->npost * sizeof(struct mpost);
 	}
 	uint8_t *rec = xmalloc(total ? total : 1);
@@ -163,6 +172,12 @@ mhash_finish(struct mhash *h)
 		struct mhash_slot *s = &h->slots[i];
 		if (s->npost == 0)
 			continue;
+		if (slot_inline(s)) {
+			struct mpost one = h->post[s->post];
+			s->one = one;
+			s->inline_one = 1;
+			continue;
+		}
 		size_t len = s->klen & 0xffffff;
 		memcpy(rec + at, h->keys + s->koff, len);
 		s->koff = (uint32_t)at;

@@ -285,12 +285,21 @@ struct mpost {
 };
 #define MPOST_EXACT 0x8000u
 
+/* A key of 4 or 8 bytes (an IPv4 address, a number) hashes one to one
+ * (mhash_key()), so its hash and length prove it; with a single posting it
+ * lives in its slot, and a hit reads no key record. */
 struct mhash_slot {
 	uint64_t h;
-	uint32_t koff;
 	uint32_t klen; /* low 24 bits length, high 8 the value space */
-	uint32_t post;
 	uint32_t npost;
+	union {
+		struct {
+			uint32_t koff; /* the key record in keys */
+			uint32_t post; /* building: the chain; finished: the postings' offset */
+		};
+		struct mpost one; /* inline */
+	};
+	uint8_t inline_one;
 };
 
 struct mhash {
@@ -323,10 +332,17 @@ mhash_key(enum mspace vs, const void *key, size_t len)
 {
 	uint64_t seed = (uint64_t)vs * 0x9e3779b97f4a7c15ull;
 	if (len == 4 || len == 8) {
-		/* IPv4 addresses and integers, the most frequent keys: one
-		 * multiply. */
-		uint64_t v = len == 4 ? mh_r4(key) : mh_r8(key);
-		return mh_mum(v ^ 0xa0761d6478bd642full, seed ^ len ^ 0xe7037ed1a0b428dbull);
+		/* IPv4 addresses and integers, the most frequent keys: a
+		 * mix that is one to one (xor-shifts and odd multiplies), so
+		 * that equal hashes of the same space and length are equal
+		 * keys (struct mhash_slot). */
+		uint64_t x = (len == 4 ? mh_r4(key) : mh_r8(key)) ^ seed ^ (len * 0xe7037ed1a0b428dbull);
+		x ^= x >> 33;
+		x *= 0xff51afd7ed558ccdull;
+		x ^= x >> 33;
+		x *= 0xc4ceb9fe1a85ec53ull;
+		x ^= x >> 33;
+		return x;
 	}
 	return mh_hash(key, len, seed);
 }
@@ -367,9 +383,15 @@ mhash_find_slot(const struct mhash *h, enum mspace vs, const void *key, size_t l
 		const struct mhash_slot *s = &h->slots[i];
 		if (s->npost == 0)
 			return NULL;
-		if (s->h == hv && s->klen == kl && memcmp(h->keys + s->koff, key, len) == 0) {
-			*n = s->npost;
-			return (const struct mpost *)(const void *)(h->keys + s->post);
+		if (s->h == hv && s->klen == kl) {
+			if (s->inline_one) {
+				*n = 1;
+				return &s->one;
+			}
+			if (memcmp(h->keys + s->koff, key, len) == 0) {
+				*n = s->npost;
+				return (const struct mpost *)(const void *)(h->keys + s->post);
+			}
 		}
 		i = (i + 1) & (h->cap - 1);
 	}
