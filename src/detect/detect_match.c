@@ -334,6 +334,7 @@ stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest
 	while (k < n && k < MGROUP && !full && MGROUP_TEXT - text >= MEV_BUF_BYTES) {
 		struct mgev *ge = &g->ev[k];
 		ge->text = (uint32_t)text;
+		ge->busy = 0;
 		ge->lazy = m->lazy && MPOOL - g->npool >= 4 && mevent_addresses_only(ev[k]);
 		k++;
 		for (unsigned l = 0; l < 2; l++) {
@@ -382,21 +383,27 @@ event_extract(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 
 /* ---- stages 2 to 5: filters, table slots, key records, CIDR blocks --------------- */
 
-static void
+/* Returns how many passed. */
+static unsigned
 probes_filter(const struct mhash *h, struct mprobe *q, uint32_t n)
 {
+	unsigned passed = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		q[k].pass = mbloom_test(h, q[k].hv);
+		passed += q[k].pass;
 		if (q[k].pass)
 			__builtin_prefetch(&h->slots[(size_t)q[k].hv & (h->cap - 1)]);
 	}
+	return passed;
 }
 
 /* The slots have (mostly) arrived: start loading the key record of the
- * slot with the probe's hash; a probe whose chain ends first is a miss. */
-static void
+ * slot with the probe's hash; a probe whose chain ends first is a miss.
+ * Returns how many such misses there were. */
+static unsigned
 probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
 {
+	unsigned missed = 0;
 	for (uint32_t k = 0; k < n; k++) {
 		if (!q[k].pass)
 			continue;
@@ -404,6 +411,7 @@ probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
 			const struct mhash_slot *s = &h->slots[i];
 			if (s->npost == 0) {
 				q[k].pass = 0;
+				missed++;
 				break;
 			}
 			if (s->h == q[k].hv) {
@@ -413,6 +421,7 @@ probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
 			}
 		}
 	}
+	return missed;
 }
 
 /* Loops over the events (ge) of g for each layer (L, number l) there is;
@@ -423,16 +432,19 @@ probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
 			for (struct mgev *ge = (g)->ev, *ge_end_ = ge + (g)->n; ge < ge_end_; ge++)
 
 /* Stage 2: the Bloom filters (prefetching the table slots of keys that
- * pass) and the CIDR filters (prefetching the jump entries). */
+ * pass) and the CIDR filters (prefetching the jump entries); the searches
+ * that pass are listed for stages 3 to 5. */
 static void
 stage_filter(const struct detect_matcher *m, struct mgroup *g)
 {
+	g->nlive = 0;
 	EACH_LAYER(m, g, ge, L, l) {
-		probes_filter(&L->hash, g->pool + ge->pfirst[l], ge->pn[l]);
+		ge->busy += probes_filter(&L->hash, g->pool + ge->pfirst[l], ge->pn[l]);
 		for (unsigned k = 0; k < ge->nnet[l]; k++) {
 			struct mnetq *q = &ge->net[l][k];
-			q->live = mnet_pass(&L->net, &q->q);
 			q->nd = M_NONE;
+			if (mnet_pass(&L->net, &q->q))
+				g->live[g->nlive++] = (struct mlive){.ge = ge, .q = q, .l = (uint8_t)l};
 		}
 	}
 }
@@ -442,12 +454,12 @@ static void
 stage_slots(const struct detect_matcher *m, struct mgroup *g)
 {
 	EACH_LAYER(m, g, ge, L, l) {
-		probes_prefetch_keys(&L->hash, g->pool + ge->pfirst[l], ge->pn[l]);
-		for (unsigned k = 0; k < ge->nnet[l]; k++) {
-			struct mnetq *q = &ge->net[l][k];
-			if (q->live)
-				mnet_range(&L->net, &q->q, &q->a, &q->b);
-		}
+		if (ge->busy > 0)
+			ge->busy -= probes_prefetch_keys(&L->hash, g->pool + ge->pfirst[l], ge->pn[l]);
+	}
+	for (unsigned i = 0; i < g->nlive; i++) {
+		struct mnetq *q = g->live[i].q;
+		mnet_range(&m->layer[g->live[i].l]->net, &q->q, &q->a, &q->b);
 	}
 }
 
@@ -455,14 +467,13 @@ stage_slots(const struct detect_matcher *m, struct mgroup *g)
 static void
 stage_search(const struct detect_matcher *m, struct mgroup *g)
 {
-	EACH_LAYER(m, g, ge, L, l) {
-		for (unsigned k = 0; k < ge->nnet[l]; k++) {
-			struct mnetq *q = &ge->net[l][k];
-			if (!q->live)
-				continue;
-			q->nd = mnet_search(&L->net, &q->q, q->a, q->b);
-			if (q->nd != M_NONE)
-				__builtin_prefetch(&L->net.nodes[q->nd]);
+	for (unsigned i = 0; i < g->nlive; i++) {
+		const struct mnet *nt = &m->layer[g->live[i].l]->net;
+		struct mnetq *q = g->live[i].q;
+		q->nd = mnet_search(nt, &q->q, q->a, q->b);
+		if (q->nd != M_NONE) {
+			g->live[i].ge->busy++;
+			__builtin_prefetch(&nt->nodes[q->nd]);
 		}
 	}
 }
@@ -471,16 +482,15 @@ stage_search(const struct detect_matcher *m, struct mgroup *g)
 static void
 stage_blocks(const struct detect_matcher *m, struct mgroup *g)
 {
-	EACH_LAYER(m, g, ge, L, l) {
-		for (unsigned k = 0; k < ge->nnet[l]; k++) {
-			const struct mnetq *q = &ge->net[l][k];
-			if (q->nd == M_NONE)
-				continue;
-			const struct mnet_node *node = &L->net.nodes[q->nd];
-			__builtin_prefetch(&L->net.post[node->post]);
-			if (node->parent != M_NONE)
-				__builtin_prefetch(&L->net.nodes[node->parent]);
-		}
+	for (unsigned i = 0; i < g->nlive; i++) {
+		const struct mnet *nt = &m->layer[g->live[i].l]->net;
+		const struct mnetq *q = g->live[i].q;
+		if (q->nd == M_NONE)
+			continue;
+		const struct mnet_node *node = &nt->nodes[q->nd];
+		__builtin_prefetch(&nt->post[node->post]);
+		if (node->parent != M_NONE)
+			__builtin_prefetch(&nt->nodes[node->parent]);
 	}
 }
 
@@ -659,7 +669,7 @@ emit_pending(struct detect_match_state *st, struct memit *x, size_t n)
  * fields or objects. Most events are such; they skip stage 6 and 7, which
  * would emit nothing for them. */
 static bool
-event_quiet(const struct detect_matcher *m, const struct mgroup *g, const struct mgev *ge)
+event_quiet(const struct detect_matcher *m, const struct mgev *ge)
 {
 	for (unsigned l = 0; l < 2; l++) {
 		const struct mlayer *L = m->layer[l];
@@ -668,17 +678,8 @@ event_quiet(const struct detect_matcher *m, const struct mgroup *g, const struct
 		if ((ge->me.fields & L->rx_fields) || (ge->me.objs & L->scan_objs) ||
 		    ge->pnext[l] < ge->me.nvals)
 			return false;
-		for (unsigned k = 0; k < ge->nnet[l]; k++) {
-			if (ge->net[l][k].nd != M_NONE)
-				return false;
-		}
-		const struct mprobe *q = g->pool + ge->pfirst[l];
-		for (uint32_t k = 0; k < ge->pn[l]; k++) {
-			if (q[k].pass)
-				return false;
-		}
 	}
-	return true;
+	return ge->busy == 0;
 }
 
 /* Stage 6 and 7 for g: its events are matched into the current touch list
@@ -697,7 +698,7 @@ stage_match(const struct detect_matcher *m, struct detect_match_state *st, struc
 			before = 0;
 		}
 		struct mgev *ge = &g->ev[e];
-		if (event_quiet(m, g, ge)) {
+		if (event_quiet(m, ge)) {
 			st->stats.lazy_quiet += ge->lazy;
 			continue;
 		}

@@ -751,6 +751,7 @@ struct mnetq {
 struct mgev {
 	struct mevent me; /* not filled yet while lazy */
 	bool lazy;
+	uint16_t busy; /* keys past the filters and blocks found, in any layer */
 	uint32_t text; /* its room in the group's text */
 	uint32_t pfirst[2], pn[2]; /* per layer: probes in the pool */
 	uint16_t pnext[2];         /* per layer: the first value not queued yet */
@@ -758,8 +759,17 @@ struct mgev {
 	struct mnetq net[2][MNETQ];
 };
 
+/* An address search of a group's event that its filter let through. */
+struct mlive {
+	struct mgev *ge;
+	struct mnetq *q;
+	uint8_t l;
+};
+
 struct mgroup {
 	struct mgev ev[MGROUP];
+	struct mlive live[MGROUP * 2 * MNETQ];
+	unsigned nlive;
 	size_t n;     /* events */
 	size_t first; /* the first one's index in the call */
 	struct mprobe pool[MPOOL];
