@@ -10,24 +10,24 @@
  *
  *  1. load: extract each event's objects and values (detect_match_event.c;
  *     only the fields some comparison reads), hash every key and prefetch
- *     its Bloom filter line; prefetch the CIDR filter bit of each address
+ *     its Bloom filter line; prefetch the CIDR jump entry of each address
  *     (a flow is not extracted yet, see lazy_collect());
  *  2. filter: test the Bloom filters, prefetch the table slot of each key
- *     that passes; test the CIDR bits, prefetch the jump entries;
- *  3. slots: prefetch the key record of each slot whose hash matches; read
- *     the jump entries, prefetch the intervals to search;
- *  4. search: find the innermost block of each address, prefetch it;
- *  5. blocks: prefetch the block's postings and its parent;
- *  6. match, event by event: run the Vectorscan databases over the text
+ *     that passes; test the CIDR filter bits in the jump entries, prefetch
+ *     the intervals to search;
+ *  3. slots: find the innermost block of each address that passed and
+ *     prefetch it (with its first posting); prefetch the key record of
+ *     each slot whose hash matches;
+ *  4. match, event by event: run the Vectorscan databases over the text
  *     values, confirm the keys, follow the blocks, evaluate what an index
  *     hit does not prove (detect_match_eval.c) and the scan lists; prefetch
  *     the indicators touched. An event that no filter let through and no
- *     regex or scan list reads (most of them) skips this and stage 7;
- *  7. emit, event by event and one group later: touched indicators become
+ *     regex or scan list reads (most of them) skips this and stage 5;
+ *  5. emit, event by event and one group later: touched indicators become
  *     hits, through the observation-level tree and, for multi-observation
  *     patterns, the state's memory of earlier events (detect_match_state.c).
  *
- * Stages 6 and 7 take the events in order and only stage 7 reads or writes
+ * Stages 4 and 5 take the events in order and only stage 5 reads or writes
  * state that outlives an event, so a batch gives exactly the hits of its
  * events matched one by one. Nothing here allocates; what a lookup writes
  * is in the caller's struct detect_match_state.
@@ -269,8 +269,7 @@ net_queue(const struct mlayer *L, struct mgev *ge, unsigned l, const struct inge
 {
 	struct mnetq *q = &ge->net[l][ge->nnet[l]++];
 	q->val = (uint8_t)val;
-	mnet_query(ip, &q->q);
-	mnet_prefetch(&L->net, &q->q);
+	mnet_query(&L->net, ip, &q->q);
 }
 
 /* The addresses of ge to search in layer l's CIDR table. */
@@ -381,7 +380,7 @@ event_extract(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 		ge->pnext[l] = (uint16_t)ge->me.nvals;
 }
 
-/* ---- stages 2 to 5: filters, table slots, key records, CIDR blocks --------------- */
+/* ---- stages 2 and 3: filters, table slots, key records, CIDR blocks -------------- */
 
 /* Returns how many passed. */
 static unsigned
@@ -432,8 +431,8 @@ probes_prefetch_keys(const struct mhash *h, struct mprobe *q, uint32_t n)
 			for (struct mgev *ge = (g)->ev, *ge_end_ = ge + (g)->n; ge < ge_end_; ge++)
 
 /* Stage 2: the Bloom filters (prefetching the table slots of keys that
- * pass) and the CIDR filters (prefetching the jump entries); the searches
- * that pass are listed for stages 3 to 5. */
+ * pass) and the CIDR filters (prefetching the intervals to search); the
+ * searches that pass are listed for stage 3. */
 static void
 stage_filter(const struct detect_matcher *m, struct mgroup *g)
 {
@@ -449,52 +448,31 @@ stage_filter(const struct detect_matcher *m, struct mgroup *g)
 	}
 }
 
-/* Stage 3: key records of the slots found; intervals to search. */
+/* Stage 3: the innermost block of each address the filter let through
+ * (prefetching it, with its first posting), and the key records of the
+ * table slots found. A block's parents and further postings are rarely
+ * needed and are read when matching. */
 static void
 stage_slots(const struct detect_matcher *m, struct mgroup *g)
 {
+	for (unsigned i = 0; i < g->nlive; i++) {
+		const struct mnet *nt = &m->layer[g->live[i].l]->net;
+		struct mnetq *q = g->live[i].q;
+		q->nd = mnet_search(nt, &q->q);
+		if (q->nd != M_NONE) {
+			g->live[i].ge->busy++;
+			const char *node = (const char *)&nt->nodes[q->nd];
+			__builtin_prefetch(node);
+			__builtin_prefetch(node + sizeof(struct mnet_node) - 1);
+		}
+	}
 	EACH_LAYER(m, g, ge, L, l) {
 		if (ge->busy > 0)
 			ge->busy -= probes_prefetch_keys(&L->hash, g->pool + ge->pfirst[l], ge->pn[l]);
 	}
-	for (unsigned i = 0; i < g->nlive; i++) {
-		struct mnetq *q = g->live[i].q;
-		mnet_range(&m->layer[g->live[i].l]->net, &q->q, &q->a, &q->b);
-	}
 }
 
-/* Stage 4: the innermost block of each address the filter let through. */
-static void
-stage_search(const struct detect_matcher *m, struct mgroup *g)
-{
-	for (unsigned i = 0; i < g->nlive; i++) {
-		const struct mnet *nt = &m->layer[g->live[i].l]->net;
-		struct mnetq *q = g->live[i].q;
-		q->nd = mnet_search(nt, &q->q, q->a, q->b);
-		if (q->nd != M_NONE) {
-			g->live[i].ge->busy++;
-			__builtin_prefetch(&nt->nodes[q->nd]);
-		}
-	}
-}
-
-/* Stage 5: the postings and the parent of each block found. */
-static void
-stage_blocks(const struct detect_matcher *m, struct mgroup *g)
-{
-	for (unsigned i = 0; i < g->nlive; i++) {
-		const struct mnet *nt = &m->layer[g->live[i].l]->net;
-		const struct mnetq *q = g->live[i].q;
-		if (q->nd == M_NONE)
-			continue;
-		const struct mnet_node *node = &nt->nodes[q->nd];
-		__builtin_prefetch(&nt->post[node->post]);
-		if (node->parent != M_NONE)
-			__builtin_prefetch(&nt->nodes[node->parent]);
-	}
-}
-
-/* ---- stage 6: match ---------------------------------------------------------------- */
+/* ---- stage 4: match ---------------------------------------------------------------- */
 
 static void
 probes_finish(struct mctx *c, const struct mprobe *q, uint32_t n)
@@ -524,7 +502,8 @@ layer_match(struct mctx *c, struct mgroup *g, struct mgev *ge)
 		const struct mval *v = &me->val[q->val];
 		for (uint32_t nd = q->nd; nd != M_NONE; nd = L->net.nodes[nd].parent) {
 			const struct mnet_node *node = &L->net.nodes[nd];
-			dispatch(c, L->net.post + node->post, node->npost, v);
+			dispatch(c, node->npost == 1 ? &node->one : L->net.post + node->post,
+			         node->npost, v);
 		}
 	}
 	size_t nrx = st->nrx;
@@ -580,7 +559,7 @@ event_match(const struct detect_matcher *m, struct detect_match_state *st, struc
 	                        .tn = (uint32_t)(tl->n - c.tfirst)};
 }
 
-/* ---- stage 7: emit ----------------------------------------------------------------- */
+/* ---- stage 5: emit ----------------------------------------------------------------- */
 
 static void
 emit_hit(struct detect_match_state *st, const struct mind *mi, uint32_t obs, uint32_t nev,
@@ -664,9 +643,9 @@ emit_pending(struct detect_match_state *st, struct memit *x, size_t n)
 	st->npending -= n;
 }
 
-/* True when stage 6 would find nothing for ge: no key passed the
+/* True when stage 4 would find nothing for ge: no key passed the
  * filters, no address is in a block, and no regex or scan list reads its
- * fields or objects. Most events are such; they skip stage 6 and 7, which
+ * fields or objects. Most events are such; they skip stages 4 and 5, which
  * would emit nothing for them. */
 static bool
 event_quiet(const struct detect_matcher *m, const struct mgev *ge)
@@ -682,7 +661,7 @@ event_quiet(const struct detect_matcher *m, const struct mgev *ge)
 	return ge->busy == 0;
 }
 
-/* Stage 6 and 7 for g: its events are matched into the current touch list
+/* Stages 4 and 5 for g: its events are matched into the current touch list
  * and emitted a round later, so that their indicators have arrived; the
  * previous group's are emitted now. */
 static void
@@ -734,8 +713,6 @@ match_events(const struct detect_matcher *m, struct detect_match_state *st,
 		done += stage_load(m, g, ev + done, n - done);
 		stage_filter(m, g);
 		stage_slots(m, g);
-		stage_search(m, g);
-		stage_blocks(m, g);
 		stage_match(m, st, g, &x);
 	}
 	emit_pending(st, &x, st->npending);

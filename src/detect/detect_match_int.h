@@ -415,10 +415,13 @@ mhash_has_field(const struct mhash *h, unsigned f)
 
 /* ---- CIDR blocks (detect_match_ip.c) ----------------------------------------- */
 
+/* A block: its parent, and its postings (the first one also inline, so
+ * that a block named once is one read). */
 struct mnet_node {
 	uint32_t parent; /* the smallest block containing this one, or M_NONE */
 	uint32_t post;
 	uint32_t npost;
+	struct mpost one; /* post[0] */
 };
 
 /* An IPv4 interval: 8 bytes, so that the table is a quarter of the IPv6
@@ -428,20 +431,24 @@ struct mnet_iv4 {
 	uint32_t node;
 };
 
+/* A jump entry: where the intervals of its prefix begin, and a bit for
+ * each of its 32 sub-prefixes that some block touches. The bit and the
+ * search bounds are on one line, so the filter costs no extra read. */
+struct mnet_ent {
+	uint32_t first; /* the first interval at or after the prefix */
+	uint32_t bits;
+};
+#define MNET_SUB_BITS 5 /* 32 sub-prefixes per entry */
+
 struct mnet_table {
 	size_t n;
 	unsigned __int128 *start; /* IPv6: elementary intervals, ascending, start[0] = 0 */
 	uint32_t *node;           /* IPv6: innermost block over [start[i], start[i+1]) */
 	struct mnet_iv4 *iv4;     /* IPv4: both, in one array */
-	uint32_t *jump;           /* 2^bits + 1 entries: first interval at or after the
-	                             bits that follow the shared prefix */
+	struct mnet_ent *ent;     /* 2^bits + 1 entries, on the bits after the shared prefix */
 	unsigned bits;
 	unsigned skip;            /* bits of the prefix every block shares */
 	unsigned __int128 base;   /* that prefix, the rest zero */
-	/* A bit per /fbits prefix (IPv4) or per hash of the /32 (IPv6) that
-	 * some block touches; NULL when an IPv6 block is shorter than /32. */
-	uint64_t *filter;
-	unsigned fbits;
 };
 
 struct mnet_in;
@@ -462,22 +469,22 @@ void mnet_finish(struct mnet *nt);
 void mnet_free(struct mnet *nt);
 size_t mnet_bytes(const struct mnet *nt);
 /* A lookup goes in steps, so that a batch of lookups overlaps its cache
- * misses. mnet_query() reads the address once; mnet_prefetch() starts
- * loading its filter bit; mnet_pass() tests it (false: no block holds the
- * address) and starts loading the jump entry; mnet_range() reads that and
- * starts loading the intervals [a, b) to search; mnet_search() searches
- * them and returns the innermost block holding the address, or M_NONE
- * (walk up with nodes[].parent). */
+ * misses. mnet_query() reads the address and starts loading its jump
+ * entry; mnet_pass() tests the entry's filter bit (false: no block holds
+ * the address) and starts loading the intervals to search; mnet_search()
+ * searches them and returns the innermost block holding the address, or
+ * M_NONE (walk up with nodes[].parent). */
 struct mnet_q {
 	unsigned __int128 k; /* the address as a 128-bit number (IPv4 at the top) */
-	uint32_t j;          /* its jump entry, once mnet_pass() found it */
+	uint32_t j;          /* its jump entry */
+	uint32_t a, b;       /* the intervals to search, once mnet_pass() passed */
+	uint8_t bit;         /* its sub-prefix in the entry */
 	uint8_t family;
+	uint8_t in; /* within the prefix every block shares */
 };
-void mnet_query(const struct ingest_ip *ip, struct mnet_q *q);
-void mnet_prefetch(const struct mnet *nt, const struct mnet_q *q);
+void mnet_query(const struct mnet *nt, const struct ingest_ip *ip, struct mnet_q *q);
 bool mnet_pass(const struct mnet *nt, struct mnet_q *q);
-void mnet_range(const struct mnet *nt, const struct mnet_q *q, uint32_t *a, uint32_t *b);
-uint32_t mnet_search(const struct mnet *nt, const struct mnet_q *q, uint32_t a, uint32_t b);
+uint32_t mnet_search(const struct mnet *nt, const struct mnet_q *q);
 
 /* ---- Vectorscan (detect_match_hs.c) -------------------------------------------- */
 
@@ -627,7 +634,7 @@ struct mlayer {
 	struct mhs hs;
 	uint64_t suffix_labels; /* bit n: some LIKE '%.x' has an x of n labels */
 	uint64_t need;          /* bit f: some comparison reads field f */
-	/* What makes an event worth stage 6 even when no index holds its
+	/* What makes an event worth stage 4 (match) even when no index holds its
 	 * keys: bit f, a Vectorscan database on field f; bit o, observations
 	 * scanned for every object of type o. */
 	uint64_t rx_fields;
@@ -742,10 +749,8 @@ struct mprobe {
 
 struct mnetq {
 	struct mnet_q q;
-	uint32_t a, b; /* intervals to search */
-	uint32_t nd;   /* the innermost block found, or M_NONE */
+	uint32_t nd; /* the innermost block found, or M_NONE */
 	uint8_t val;
-	uint8_t live; /* the filter let it through */
 };
 
 struct mgev {

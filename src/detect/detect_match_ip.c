@@ -13,8 +13,9 @@
  *
  * Addresses are 128-bit keys; an IPv4 address sits in the top 32 bits so
  * that the jump table works the same for both families (its intervals are
- * then stored as 32-bit starts). In front, a bitmap of the prefixes any
- * block touches answers most lookups with one bit.
+ * then stored as 32-bit starts). Each jump entry also holds a bit per
+ * sub-prefix that some block touches, which answers most lookups (no
+ * block) from the one line the search would read first anyway.
  */
 #include "detect/detect_match_int.h"
 
@@ -27,52 +28,18 @@ struct blk {
 	uint32_t id;
 };
 
-/* IPv4: a bit per /bits prefix, bits from 16 to 24 so that about one bit
- * in thirty is set by a small block (8 KB to 2 MB); IPv6: a bit per hash
- * of the /32 into as many bits. */
+/* The jump table's size in bits: about one interval per entry (a small
+ * table stays in cache, a large one leaves a short search), and about a
+ * sub-prefix bit per 32 blocks, so that a random address passes the filter
+ * one time in 30 or less; 2^8 to 2^16 entries (2 KB to 512 KB). */
 static unsigned
-filter_bits(size_t nblocks)
+jump_bits(size_t nintervals, size_t nblocks)
 {
-	unsigned bits = 16;
-	while (bits < 24 && ((size_t)1 << bits) < nblocks * 32)
+	unsigned bits = 8;
+	while (bits < 16 && (((size_t)1 << bits) < nintervals ||
+	                     ((size_t)1 << (bits + MNET_SUB_BITS)) < nblocks * 32))
 		bits++;
 	return bits;
-}
-
-static size_t
-filter_words(unsigned bits)
-{
-	return ((size_t)1 << bits) / 64;
-}
-
-/* The filter bit of an address (or of a block's start). */
-static size_t
-filter_bit(int family, unsigned bits, u128 k)
-{
-	if (family == 4)
-		return (size_t)(k >> (128 - bits));
-	uint32_t top = (uint32_t)(k >> 96);
-	return (size_t)((top * 0x9e3779b1u) >> (32 - bits));
-}
-
-/* Most addresses are in no block: one bit, in a table that stays in cache,
- * says so without the search. */
-static uint64_t *
-filter_build(int family, unsigned bits, const struct blk *bl, size_t n, const uint8_t *prefix)
-{
-	uint64_t *f = xcalloc(filter_words(bits), sizeof(*f));
-	for (size_t i = 0; i < n; i++) {
-		if (family == 6 && prefix[i] < 32) {
-			free(f);
-			return NULL;
-		}
-		size_t a = filter_bit(family, bits, bl[i].start), b = a;
-		if (family == 4 && prefix[i] < bits)
-			b = filter_bit(family, bits, bl[i].end);
-		for (size_t k = a; k <= b; k++)
-			f[k >> 6] |= 1ull << (k & 63);
-	}
-	return mhuge_move(f, filter_words(bits) * sizeof(*f));
 }
 
 struct mnet_in {
@@ -154,6 +121,14 @@ emit(struct build *b, u128 s, uint32_t node)
 	b->node[b->n++] = node;
 }
 
+/* The sub-prefix of k (within the shared prefix): its jump entry, then
+ * its bit there. */
+static size_t
+sub_of(const struct mnet_table *t, u128 k)
+{
+	return (size_t)((k << t->skip) >> (128 - t->bits - MNET_SUB_BITS));
+}
+
 /* Cuts the space into elementary intervals, sets each block's parent and
  * fills the jump table. bl is sorted by start, larger blocks first. */
 static void
@@ -179,32 +154,36 @@ sweep(struct mnet *nt, const struct blk *bl, size_t nblocks, struct mnet_table *
 			emit(&b, end + 1, sp > 0 ? bl[stack[sp - 1]].id : M_NONE);
 	}
 	free(stack);
-	/* About one interval per jump entry, between 2^8 and 2^16 entries: a
-	 * small table stays in cache, a large one leaves a short search. */
-	t->bits = 8;
-	while (t->bits < 16 && ((size_t)1 << t->bits) < b.n)
-		t->bits++;
-	/* The jump table indexes the bits after the prefix all blocks share:
+	t->bits = jump_bits(b.n, nblocks);
+	/* The entries index the bits after the prefix all blocks share:
 	 * feeds' IPv6 blocks sit in a few /16s, and a table on the top bits
-	 * would put them all in one entry. */
+	 * would put them all in one entry. An IPv4 address has 32 bits to
+	 * index. */
 	u128 lo = bl[0].start, hi = bl[0].end;
 	for (size_t i = 1; i < nblocks; i++)
 		hi = bl[i].end > hi ? bl[i].end : hi;
-	unsigned skip = 0;
-	while (skip < 128 - t->bits && ((lo ^ hi) >> (127 - skip)) == 0)
+	unsigned width = v4 ? 32 : 128, skip = 0;
+	while (skip + t->bits + MNET_SUB_BITS < width && ((lo ^ hi) >> (127 - skip)) == 0)
 		skip++;
 	t->skip = skip;
 	t->base = lo & ~block_mask((int)skip);
 	size_t nj = (size_t)1 << t->bits;
-	t->jump = xmalloc((nj + 1) * sizeof(*t->jump));
+	t->ent = xcalloc(nj + 1, sizeof(*t->ent));
 	size_t k = 0;
 	for (size_t j = 0; j < nj; j++) {
 		u128 bound = t->base | ((u128)j << (128 - skip - t->bits));
 		while (k < b.n && b.start[k] < bound)
 			k++;
-		t->jump[j] = (uint32_t)k;
+		t->ent[j].first = (uint32_t)k;
 	}
-	t->jump[nj] = (uint32_t)b.n;
+	t->ent[nj].first = (uint32_t)b.n;
+	/* The filter: each sub-prefix that a block overlaps. */
+	for (size_t i = 0; i < nblocks; i++) {
+		size_t u0 = sub_of(t, bl[i].start), u1 = sub_of(t, bl[i].end);
+		for (size_t u = u0; u <= u1; u++)
+			t->ent[u >> MNET_SUB_BITS].bits |= 1u << (u & ((1u << MNET_SUB_BITS) - 1));
+	}
+	t->ent = mhuge_move(t->ent, (nj + 1) * sizeof(*t->ent));
 	t->n = b.n;
 	if (v4) {
 		t->iv4 = xmalloc(b.n * sizeof(*t->iv4));
@@ -229,7 +208,6 @@ mnet_finish(struct mnet *nt)
 	nt->nodes = xmalloc(nt->nin * sizeof(*nt->nodes));
 	nt->post = xmalloc(nt->nin * sizeof(*nt->post));
 	struct blk *bl = xmalloc(nt->nin * sizeof(*bl));
-	uint8_t *pfx = xmalloc(nt->nin);
 	for (int fam = 4; fam <= 6; fam += 2) {
 		size_t nblocks = 0;
 		const struct mnet_in *prev = NULL;
@@ -238,7 +216,6 @@ mnet_finish(struct mnet *nt)
 			if (in->family != fam)
 				continue;
 			if (prev == NULL || prev->start != in->start || prev->prefix != in->prefix) {
-				pfx[nblocks] = in->prefix;
 				bl[nblocks++] = (struct blk){.start = in->start,
 				                             .end = in->start | block_mask(in->prefix),
 				                             .id = (uint32_t)nt->nnodes};
@@ -248,96 +225,73 @@ mnet_finish(struct mnet *nt)
 			           prev->p.obj == in->p.obj) {
 				continue; /* the same expression naming the block twice */
 			}
+			struct mnet_node *node = &nt->nodes[nt->nnodes - 1];
+			if (node->npost++ == 0)
+				node->one = in->p;
 			nt->post[nt->npost++] = in->p;
-			nt->nodes[nt->nnodes - 1].npost++;
 			prev = in;
 		}
 		if (nblocks > 0) {
 			struct mnet_table *t = fam == 4 ? &nt->t4 : &nt->t6;
 			sweep(nt, bl, nblocks, t, fam == 4);
-			t->fbits = filter_bits(nblocks);
-			t->filter = filter_build(fam, t->fbits, bl, nblocks, pfx);
 		}
 	}
-	free(pfx);
 	free(bl);
 	free(nt->in);
 	nt->in = NULL;
 	nt->nin = nt->in_cap = 0;
 }
 
-/* The jump entry of k; false when k is outside the prefix every block
- * shares, so in none. */
-static bool
-jump_of(const struct mnet_table *t, u128 k, size_t *j)
+static const struct mnet_table *
+table_of(const struct mnet *nt, int family)
 {
-	if (t->skip > 0 && ((k ^ t->base) >> (128 - t->skip)) != 0)
-		return false;
-	*j = (size_t)((k << t->skip) >> (128 - t->bits));
-	return true;
+	return family == 4 ? &nt->t4 : &nt->t6;
 }
 
 void
-mnet_query(const struct ingest_ip *ip, struct mnet_q *q)
+mnet_query(const struct mnet *nt, const struct ingest_ip *ip, struct mnet_q *q)
 {
+	const struct mnet_table *t = table_of(nt, ip->family);
 	q->family = ip->family;
 	q->k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
-	q->j = 0;
-}
-
-static const struct mnet_table *
-table_of(const struct mnet *nt, const struct mnet_q *q)
-{
-	return q->family == 4 ? &nt->t4 : &nt->t6;
-}
-
-void
-mnet_prefetch(const struct mnet *nt, const struct mnet_q *q)
-{
-	const struct mnet_table *t = table_of(nt, q);
-	if (t->n == 0 || t->filter == NULL)
+	/* Outside the prefix every block shares, an address is in none. */
+	q->in = t->n > 0 && (t->skip == 0 || ((q->k ^ t->base) >> (128 - t->skip)) == 0);
+	if (!q->in)
 		return;
-	__builtin_prefetch(&t->filter[filter_bit(q->family, t->fbits, q->k) >> 6]);
+	size_t u = sub_of(t, q->k);
+	q->j = (uint32_t)(u >> MNET_SUB_BITS);
+	q->bit = (uint8_t)(u & ((1u << MNET_SUB_BITS) - 1));
+	/* The search's upper bound is the next entry's start: the same line
+	 * but one time in eight. */
+	__builtin_prefetch(&t->ent[q->j]);
+	__builtin_prefetch(&t->ent[q->j + 1]);
 }
 
 bool
 mnet_pass(const struct mnet *nt, struct mnet_q *q)
 {
-	const struct mnet_table *t = table_of(nt, q);
-	if (t->n == 0)
+	if (!q->in)
 		return false;
-	if (t->filter != NULL) {
-		size_t bit = filter_bit(q->family, t->fbits, q->k);
-		if ((t->filter[bit >> 6] & (1ull << (bit & 63))) == 0)
-			return false;
-	}
-	size_t j = 0;
-	if (!jump_of(t, q->k, &j))
+	const struct mnet_table *t = table_of(nt, q->family);
+	const struct mnet_ent *e = &t->ent[q->j];
+	if (((e->bits >> q->bit) & 1) == 0)
 		return false;
-	q->j = (uint32_t)j;
-	__builtin_prefetch(&t->jump[j]);
-	return true;
-}
-
-void
-mnet_range(const struct mnet *nt, const struct mnet_q *q, uint32_t *a, uint32_t *b)
-{
-	const struct mnet_table *t = table_of(nt, q);
-	size_t lo = t->jump[q->j], hi = t->jump[q->j + 1];
 	/* start[a] <= k, and every interval from b on starts above k. */
-	*a = (uint32_t)(lo ? lo - 1 : 0);
-	*b = (uint32_t)hi;
-	size_t mid = *a + (*b - *a) / 2;
+	q->a = e->first ? e->first - 1 : 0;
+	q->b = e[1].first;
+	size_t mid = q->a + (q->b - q->a) / 2;
 	if (q->family == 4)
 		__builtin_prefetch(&t->iv4[mid]);
 	else
 		__builtin_prefetch(&t->start[mid]);
+	return true;
 }
 
 uint32_t
-mnet_search(const struct mnet *nt, const struct mnet_q *q, uint32_t a, uint32_t b)
+mnet_search(const struct mnet *nt, const struct mnet_q *q)
 {
-	const struct mnet_table *t = table_of(nt, q);
+	const struct mnet_table *t = table_of(nt, q->family);
+	uint32_t a = q->a, b = q->b;
 	if (q->family == 4) {
 		uint32_t k4 = (uint32_t)(q->k >> 96);
 		while (b - a > 1) {
@@ -370,8 +324,7 @@ mnet_free(struct mnet *nt)
 		free(t->start);
 		free(t->node);
 		free(t->iv4);
-		free(t->jump);
-		free(t->filter);
+		free(t->ent);
 	}
 	memset(nt, 0, sizeof(*nt));
 }
@@ -383,8 +336,7 @@ mnet_bytes(const struct mnet *nt)
 	for (int i = 0; i < 2; i++) {
 		const struct mnet_table *t = i == 0 ? &nt->t4 : &nt->t6;
 		b += t->n * (t->iv4 ? sizeof(*t->iv4) : sizeof(*t->start) + sizeof(*t->node)) +
-		     (t->jump ? (((size_t)1 << t->bits) + 1) * sizeof(*t->jump) : 0) +
-		     (t->filter ? filter_words(t->fbits) * 8 : 0);
+		     (t->ent ? (((size_t)1 << t->bits) + 1) * sizeof(*t->ent) : 0);
 	}
 	return b;
 }
