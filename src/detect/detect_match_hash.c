@@ -15,6 +15,7 @@
 #include "detect/detect_match_int.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -129,16 +130,32 @@ mhash_add(struct mhash *h, enum mspace vs, const void *key, size_t len, struct m
 		h->fields[0] |= 1ull << ((vs - MS_INT_BASE) & 63);
 }
 
+uint64_t mbloom_pat[MBLOOM_PATTERNS];
+
+/* Fixed patterns of three distinct bits, the same in every run. */
+static void
+bloom_patterns(void)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ull;
+	for (size_t i = 0; i < MBLOOM_PATTERNS; i++) {
+		uint64_t m = 0;
+		while (__builtin_popcountll(m) < 3) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			m |= 1ull << (x & 63);
+		}
+		mbloom_pat[i] = m;
+	}
+}
+
 static void
 bloom_set(struct mhash *h, uint64_t hv)
 {
 	uint64_t *blk = h->bloom + (size_t)(((unsigned __int128)hv * h->bloom_blocks) >> 64) * 8;
-	uint64_t x = hv * 0xff51afd7ed558ccdull;
-	x ^= x >> 29;
-	for (int j = 0; j < 6; j++) {
-		unsigned bit = (unsigned)(x >> (j * 9)) & 511u;
-		blk[bit >> 6] |= 1ull << (bit & 63);
-	}
+	struct mbloom_bits b = mbloom_bits(hv);
+	blk[b.w0] |= b.m0;
+	blk[b.w1] |= b.m1;
 }
 
 /* A key that mhash_key() hashes one to one, with one posting: it needs no
@@ -198,6 +215,8 @@ mhash_finish(struct mhash *h)
 	h->post_cap = 0;
 	h->keys = rec;
 	h->keys_len = h->keys_cap = total;
+	static pthread_once_t patterns = PTHREAD_ONCE_INIT;
+	pthread_once(&patterns, bloom_patterns);
 	h->bloom_blocks = (h->n * BLOOM_BITS_PER_KEY + 511) / 512;
 	h->bloom = aligned_alloc(64, h->bloom_blocks * 64);
 	if (h->bloom == NULL)

@@ -354,21 +354,37 @@ mbloom_block(const struct mhash *h, uint64_t hv)
 	return h->bloom + (size_t)(((unsigned __int128)hv * h->bloom_blocks) >> 64) * 8;
 }
 
+/* A key sets three bits in a word of each half of its block, the bits
+ * taken from a table of patterns: two loads and two compares, where six
+ * bits anywhere in the line took a shift and a load each. (At 12 bits a
+ * key, 0.63% false positives against 0.44%.) The table is filled by the
+ * first mhash_finish(). */
+#define MBLOOM_PATTERNS 1024
+extern uint64_t mbloom_pat[MBLOOM_PATTERNS];
+
+struct mbloom_bits {
+	unsigned w0, w1;
+	uint64_t m0, m1;
+};
+
+static inline struct mbloom_bits
+mbloom_bits(uint64_t hv)
+{
+	uint64_t x = hv * 0xff51afd7ed558ccdull;
+	x ^= x >> 29;
+	return (struct mbloom_bits){.w0 = (unsigned)(x & 3),
+	                            .w1 = 4 + (unsigned)((x >> 2) & 3),
+	                            .m0 = mbloom_pat[(x >> 8) & (MBLOOM_PATTERNS - 1)],
+	                            .m1 = mbloom_pat[(x >> 18) & (MBLOOM_PATTERNS - 1)]};
+}
+
 static inline bool
 mbloom_test(const struct mhash *h, uint64_t hv)
 {
 	const uint64_t *blk = mbloom_block(h, hv);
-	uint64_t x = hv * 0xff51afd7ed558ccdull;
-	x ^= x >> 29;
-	/* No early exit: a miss fails at an unpredictable bit, and six loads
-	 * from one line cost less than a mispredicted branch. */
-	uint64_t all = 1;
-#pragma GCC unroll 6
-	for (int j = 0; j < 6; j++) {
-		unsigned bit = (unsigned)(x >> (j * 9)) & 511u;
-		all &= blk[bit >> 6] >> (bit & 63);
-	}
-	return all & 1;
+	struct mbloom_bits b = mbloom_bits(hv);
+	/* No early exit: a miss fails at an unpredictable word. */
+	return ((blk[b.w0] & b.m0) == b.m0) & ((blk[b.w1] & b.m1) == b.m1);
 }
 
 /* The postings of (vs, key) past the filter, or NULL. hv is
