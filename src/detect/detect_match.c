@@ -234,13 +234,14 @@ probes_collect(struct mgroup *g, const struct mlayer *L, struct mgev *ge, unsign
 				 * suffix are not read. (A suffix of 64 labels or
 				 * more, which no name has, is never looked up.) */
 				unsigned most = 63 - (unsigned)__builtin_clzll(L->suffix_labels);
-				unsigned n = 0;
-				for (uint32_t k = v->len; k-- > 0 && n < most;) {
-					if (v->s[k] != '.')
-						continue;
-					n++;
+				const char *dot = v->s + v->len;
+				for (unsigned n = 1; n <= most; n++) {
+					dot = memrchr(v->s, '.', (size_t)(dot - v->s));
+					if (dot == NULL)
+						break;
 					if ((L->suffix_labels >> n) & 1)
-						probe_add(g, h, MS_SUFFIX, v->s + k + 1, v->len - k - 1, i);
+						probe_add(g, h, MS_SUFFIX, dot + 1,
+						          v->len - (size_t)(dot + 1 - v->s), i);
 				}
 			}
 			break;

@@ -253,12 +253,24 @@ mnet_query(const struct mnet *nt, const struct ingest_ip *ip, struct mnet_q *q)
 {
 	const struct mnet_table *t = table_of(nt, ip->family);
 	q->family = ip->family;
-	q->k = ip->family == 4 ? key_of(4, ip->a + 12) : key_of(6, ip->a);
+	size_t u;
 	/* Outside the prefix every block shares, an address is in none. */
-	q->in = t->n > 0 && (t->skip == 0 || ((q->k ^ t->base) >> (128 - t->skip)) == 0);
+	if (ip->family == 4) {
+		/* The same as below, in 32 bits (skip + bits + MNET_SUB_BITS
+		 * <= 32 for IPv4). */
+		uint32_t k4, base4 = (uint32_t)(t->base >> 96);
+		memcpy(&k4, ip->a + 12, 4);
+		k4 = __builtin_bswap32(k4);
+		q->k = (u128)k4 << 96;
+		q->in = t->n > 0 && (t->skip == 0 || ((k4 ^ base4) >> (32 - t->skip)) == 0);
+		u = (k4 << t->skip) >> (32 - t->bits - MNET_SUB_BITS);
+	} else {
+		q->k = key_of(6, ip->a);
+		q->in = t->n > 0 && (t->skip == 0 || ((q->k ^ t->base) >> (128 - t->skip)) == 0);
+		u = sub_of(t, q->k);
+	}
 	if (!q->in)
 		return;
-	size_t u = sub_of(t, q->k);
 	q->j = (uint32_t)(u >> MNET_SUB_BITS);
 	q->bit = (uint8_t)(u & ((1u << MNET_SUB_BITS) - 1));
 	/* The search's upper bound is the next entry's start: the same line
