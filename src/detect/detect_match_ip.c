@@ -274,9 +274,10 @@ mnet_query(const struct mnet *nt, const struct ingest_ip *ip, struct mnet_q *q)
 	q->j = (uint32_t)(u >> MNET_SUB_BITS);
 	q->bit = (uint8_t)(u & ((1u << MNET_SUB_BITS) - 1));
 	/* The search's upper bound is the next entry's start: the same line
-	 * but one time in eight. */
-	__builtin_prefetch(&t->ent[q->j]);
-	__builtin_prefetch(&t->ent[q->j + 1]);
+	 * but one time in eight. Locality 2, like the Bloom filter lines
+	 * (probe_add() in detect_match.c). */
+	__builtin_prefetch(&t->ent[q->j], 0, 2);
+	__builtin_prefetch(&t->ent[q->j + 1], 0, 2);
 }
 
 bool
