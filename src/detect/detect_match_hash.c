@@ -152,7 +152,7 @@ bloom_patterns(void)
 static void
 bloom_set(struct mhash *h, uint64_t hv)
 {
-	uint64_t *blk = h->bloom + (size_t)(((unsigned __int128)hv * h->bloom_blocks) >> 64) * 8;
+	uint64_t *blk = h->bloom + mbloom_at(h, hv);
 	struct mbloom_bits b = mbloom_bits(hv);
 	blk[b.w0] |= b.m0;
 	blk[b.w1] |= b.m1;

@@ -347,11 +347,18 @@ mhash_key(enum mspace vs, const void *key, size_t len)
 	return mh_hash(key, len, seed);
 }
 
-/* The Bloom filter block of a key: one cache line. */
+/* Where the Bloom filter block of a key starts in h->bloom (in words): one
+ * cache line. */
+static inline size_t
+mbloom_at(const struct mhash *h, uint64_t hv)
+{
+	return (size_t)(((unsigned __int128)hv * h->bloom_blocks) >> 64) * 8;
+}
+
 static inline const uint64_t *
 mbloom_block(const struct mhash *h, uint64_t hv)
 {
-	return h->bloom + (size_t)(((unsigned __int128)hv * h->bloom_blocks) >> 64) * 8;
+	return h->bloom + mbloom_at(h, hv);
 }
 
 /* A key sets three bits in a word of each half of its block, the bits
