@@ -6,7 +6,7 @@
 #
 # build/bench/bench_match runs once on each core (taskset), matching RUNS
 # rounds of EVENTS events after one build (-r), and all that PASSES times
-# (default 1); the figure kept is the lowest CPU time per lookup over every
+# (default 1); the figure kept is the lowest time per lookup over every
 # core, pass and round, because on a shared virtual machine one core, or
 # both, can be much slower for minutes at a time (other tenants). Prints one
 # line per indicator count and hit mix: indicators, mix, ns per lookup,
