@@ -23,7 +23,8 @@
  * the VM we measure on), and on return from one the next batch found the
  * matcher's lines and pages cold: timing every batch with it added some 10
  * to 20 ns to each lookup at a million indicators, a cost of the clock, not
- * of matching (the pipeline makes no call between the chunks it matches).
+ * of matching (a detector thread of the pipeline makes none between most
+ * chunks: its queue wakes a waiting decoder only once drained to half).
  * Wall time counts the turns other processes take on the core, which only
  * makes a round slower; the fastest round is kept, and its share of the
  * core (CPU time over wall time of the whole round, read once at each end)

@@ -1,5 +1,11 @@
 /* core_queue.c - a bounded blocking FIFO of pointers. A full queue blocks
- * the producer, which is how back-pressure reaches a TCP socket. */
+ * the producer, which is how back-pressure reaches a TCP socket.
+ *
+ * A blocked producer is woken once the queue has drained to half, not on
+ * every pop: waking a thread is a system call, and a consumer that made
+ * one per item (a detector thread per chunk of 256 events, whenever its
+ * decoder was ahead) paid for it again in the cache lines and TLB entries
+ * it found cold afterwards (docs/BENCHMARKS.md, indicator matching). */
 #include "core/core.h"
 
 #include <pthread.h>
@@ -85,7 +91,8 @@ queue_pop(struct queue *q)
 		item = q->items[q->head];
 		q->head = (q->head + 1) % q->cap;
 		q->len--;
-		pthread_cond_signal(&q->not_full);
+		if (q->len == q->cap / 2)
+			pthread_cond_broadcast(&q->not_full);
 	}
 	pthread_mutex_unlock(&q->mu);
 	return item;

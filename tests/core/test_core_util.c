@@ -5,8 +5,10 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/core.h"
 
@@ -126,6 +128,54 @@ test_queue_backpressure(void **state)
 	queue_free(q);
 }
 
+struct pusher {
+	struct queue *q;
+	atomic_int started, pushed;
+};
+
+static void *
+push_one(void *arg)
+{
+	struct pusher *p = arg;
+	atomic_store(&p->started, 1);
+	assert_int_equal(queue_push(p->q, (void *)99), 0);
+	atomic_store(&p->pushed, 1);
+	return NULL;
+}
+
+/* A producer blocked on a full queue is woken once the queue has drained
+ * to half, not by every pop. */
+static void
+test_queue_wakes_producer_at_half(void **state)
+{
+	(void)state;
+	struct queue *q = queue_new(8);
+	for (intptr_t i = 1; i <= 8; i++)
+		assert_int_equal(queue_push(q, (void *)i), 0);
+	struct pusher p = {.q = q};
+	pthread_t t;
+	pthread_create(&t, NULL, push_one, &p);
+	struct timespec pause = {0, 100 * 1000000};
+	while (!atomic_load(&p.started))
+		nanosleep(&pause, NULL);
+	nanosleep(&pause, NULL); /* into queue_push(), blocked on the full queue */
+	for (intptr_t i = 1; i <= 3; i++)
+		assert_int_equal((intptr_t)queue_pop(q), i);
+	/* Five left, above half: the producer still waits. (Were it woken,
+	 * it would have pushed long before this.) */
+	nanosleep(&pause, NULL);
+	assert_int_equal(atomic_load(&p.pushed), 0);
+	assert_int_equal(queue_len(q), 5);
+	assert_int_equal((intptr_t)queue_pop(q), 4); /* four left: half */
+	pthread_join(t, NULL);
+	assert_int_equal(atomic_load(&p.pushed), 1);
+	assert_int_equal(queue_len(q), 5);
+	for (intptr_t i = 5; i <= 8; i++)
+		assert_int_equal((intptr_t)queue_pop(q), i);
+	assert_int_equal((intptr_t)queue_pop(q), 99);
+	queue_free(q);
+}
+
 int
 main(void)
 {
@@ -133,6 +183,7 @@ main(void)
 		cmocka_unit_test(test_parse_int64), cmocka_unit_test(test_hostport),
 		cmocka_unit_test(test_rfc3339),     cmocka_unit_test(test_fake_clock),
 		cmocka_unit_test(test_buf),         cmocka_unit_test(test_queue_backpressure),
+		cmocka_unit_test(test_queue_wakes_producer_at_half),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
