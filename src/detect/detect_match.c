@@ -465,6 +465,7 @@ stage_slots(const struct detect_matcher *m, struct mgroup *g)
 		q->nd = mnet_search(nt, &q->q);
 		if (q->nd != M_NONE) {
 			g->live[i].ge->busy++;
+			/* A node is 24 bytes: it may straddle two lines. */
 			const char *node = (const char *)&nt->nodes[q->nd];
 			__builtin_prefetch(node);
 			__builtin_prefetch(node + sizeof(struct mnet_node) - 1);
