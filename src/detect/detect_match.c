@@ -53,7 +53,7 @@ tomb_has(const struct detect_matcher *m, uint64_t h)
 
 /* An observation expression held for an object: note its indicator.
  * Whether the indicator may hit (not disabled, not masked by an update)
- * is decided when hits are emitted, once its record has been loaded. */
+ * is decided when hits are emitted, once its struct mhot has been loaded. */
 static void
 touch(const struct mctx *c, uint32_t ind, uint32_t obs_id)
 {
@@ -549,12 +549,12 @@ event_match(const struct detect_matcher *m, struct detect_match_state *st, struc
 		c.layer = l;
 		layer_match(&c, g, ge);
 	}
-	/* The touch set is per event; the indicators are read when emitting,
-	 * a round later. */
+	/* The touch set is per event; the indicators' struct mhot are read
+	 * when emitting, a round later. */
 	for (size_t i = c.tfirst; i < tl->n; i++) {
 		const struct mtouch *t = &tl->t[i];
 		st->tset[t->tslot] = 0;
-		__builtin_prefetch(&m->layer[t->layer]->inds[t->ind]);
+		__builtin_prefetch(&m->layer[t->layer]->hot[t->ind]);
 	}
 	struct mpending *pe = &st->pending[st->npending++];
 	*pe = (struct mpending){.index = index,
@@ -566,18 +566,20 @@ event_match(const struct detect_matcher *m, struct detect_match_state *st, struc
 
 /* ---- stage 5: emit ----------------------------------------------------------------- */
 
+/* A hit of h's indicator; mi, when not NULL, has its org id and TLP (the
+ * ones struct mhot may not hold). */
 static void
-emit_hit(struct detect_match_state *st, const struct mind *mi, uint32_t obs, uint32_t nev,
-         struct detect_match_hit *hits, int max, int *nh)
+emit_hit(struct detect_match_state *st, const struct mhot *h, const struct mind *mi,
+         uint32_t obs, uint32_t nev, struct detect_match_hit *hits, int max, int *nh)
 {
 	if (*nh >= max) {
 		st->stats.dropped_hits++;
 		return;
 	}
 	hits[(*nh)++] = (struct detect_match_hit){
-	    .indicator_id = mi->id,
-	    .org_id = mi->org_id,
-	    .tlp = mi->tlp,
+	    .indicator_id = h->id,
+	    .org_id = mi ? mi->org_id : h->org_id,
+	    .tlp = mi ? mi->tlp : h->tlp,
 	    .observation = obs,
 	    .nevents = nev,
 	};
@@ -598,18 +600,25 @@ event_emit(const struct detect_matcher *m, struct detect_match_state *st,
 	for (uint32_t i = 0; i < pe->tn; i++) {
 		const struct mtouch *t = &tt[i];
 		const struct mlayer *L = m->layer[t->layer];
+		const struct mhot *h = &L->hot[t->ind];
+		if (h->flags & MIND_DISABLED)
+			continue;
+		if (t->layer == 0 && m->ntomb > 0 &&
+		    ((m->tomb_filter[h->tomb_bit >> 6] >> (h->tomb_bit & 63)) & 1) &&
+		    tomb_has(m, L->inds[t->ind].id_hash))
+			continue;
+		if (!(h->flags & MHOT_COLD)) {
+			emit_hit(st, h, NULL, t->first_obs, 1, hits, max, &nh);
+			continue;
+		}
 		const struct mind *mi = &L->inds[t->ind];
-		if (mi->flags & MIND_DISABLED)
-			continue;
-		if (t->layer == 0 && m->ntomb > 0 && tomb_has(m, mi->id_hash))
-			continue;
 		uint32_t nev = 1;
 		if (mi->flags & MIND_STATEFUL) {
 			if (mstate_advance(st, L, mi, t->mask, pe->ts_ms, &nev))
-				emit_hit(st, mi, lowest(t->mask, t->first_obs), nev, hits, max, &nh);
+				emit_hit(st, h, mi, lowest(t->mask, t->first_obs), nev, hits, max, &nh);
 		} else if ((mi->flags & (MIND_BARE | MIND_ANY)) ||
 		           monode_single(L, mi->otree, t->mask, pe->ts_ms)) {
-			emit_hit(st, mi, t->first_obs, 1, hits, max, &nh);
+			emit_hit(st, h, mi, t->first_obs, 1, hits, max, &nh);
 		}
 	}
 	return nh;

@@ -60,7 +60,8 @@ rx_failed(void *arg, uint32_t ind, const char *why)
 static size_t
 layer_bytes(const struct mlayer *L)
 {
-	size_t b = L->arena.bytes + L->inds_cap * sizeof(*L->inds) + L->obs_cap * sizeof(*L->obs) +
+	size_t b = L->arena.bytes + L->inds_cap * sizeof(*L->inds) +
+	           (L->hot ? L->ninds * sizeof(*L->hot) : 0) + L->obs_cap * sizeof(*L->obs) +
 	           L->cmps_cap * sizeof(*L->cmps) + L->nodes_cap * sizeof(*L->nodes) +
 	           L->onodes_cap * sizeof(*L->onodes) + L->quals_cap * sizeof(*L->quals) +
 	           mhash_bytes(&L->hash) + mnet_bytes(&L->net) + L->hs.bytes +
@@ -68,6 +69,27 @@ layer_bytes(const struct mlayer *L)
 	for (unsigned t = 0; t < MO_COUNT; t++)
 		b += L->scan_cap[t] * sizeof(*L->scan[t]);
 	return b;
+}
+
+/* The indicators' struct mhot, once their flags are final (a regex that
+ * failed disables its indicator). */
+static void
+hot_fill(struct mlayer *L)
+{
+	L->hot = xmalloc((L->ninds ? L->ninds : 1) * sizeof(*L->hot));
+	for (size_t i = 0; i < L->ninds; i++) {
+		const struct mind *mi = &L->inds[i];
+		struct mhot *h = &L->hot[i];
+		h->id = mi->id;
+		h->org_id = (int32_t)mi->org_id;
+		h->tlp = (uint8_t)mi->tlp;
+		h->flags = (uint8_t)(mi->flags & (MIND_STATEFUL | MIND_BARE | MIND_ANY | MIND_DISABLED));
+		h->tomb_bit = (uint16_t)mi->id_hash;
+		if ((mi->flags & MIND_STATEFUL) || !(mi->flags & (MIND_BARE | MIND_ANY)) ||
+		    h->org_id != mi->org_id || h->tlp != mi->tlp)
+			h->flags |= MHOT_COLD;
+	}
+	L->hot = mhuge_move(L->hot, L->ninds * sizeof(*L->hot));
 }
 
 /* Finishes the indexes. Returns the layer, or NULL with e set. */
@@ -95,6 +117,7 @@ builder_finish(struct builder *b, int64_t t0_ns, struct err *e)
 	L->obs_cap = L->nobs;
 	L->inds = mhuge_move(L->inds, L->ninds * sizeof(*L->inds));
 	L->inds_cap = L->ninds;
+	hot_fill(L);
 	b->st.keys = L->hash.n;
 	b->st.cidrs = L->net.nnodes;
 	b->st.regexes = L->hs.n;
@@ -111,6 +134,7 @@ layer_free(struct mlayer *L)
 		return;
 	marena_free(&L->arena);
 	free(L->inds);
+	free(L->hot);
 	free(L->obs);
 	free(L->cmps);
 	free(L->nodes);
@@ -286,6 +310,10 @@ detect_matcher_update(const struct detect_matcher *old, const struct detect_indi
 			m->tomb[u++] = m->tomb[i];
 	}
 	m->ntomb = u;
+	for (size_t i = 0; i < m->ntomb; i++) {
+		uint16_t bit = (uint16_t)m->tomb[i];
+		m->tomb_filter[bit >> 6] |= 1ull << (bit & 63);
+	}
 	/* Statistics: the base's and the delta's added up; indicators the delta
 	 * replaced are still counted in the base. */
 	struct detect_matcher_stats s = base->st;

@@ -356,23 +356,32 @@ test_a_full_probe_pool_loses_nothing(void **state)
 static void
 test_hit_carries_indicator_and_observation(void **state)
 {
+	/* b's org id does not fit the 32 bits of struct mhot: the hit reads
+	 * its struct mind for it. */
 	struct detect_indicator ind[] = {
 	    {.id = "indicator--a", .pattern = "[file:name = 'x'] OR [ipv4-addr:value = '192.0.2.1']",
 	     .org_id = 7, .tlp = STIX_TLP_AMBER},
+	    {.id = "indicator--b", .pattern = "[ipv4-addr:value = '192.0.2.1']",
+	     .org_id = 5000000000, .tlp = STIX_TLP_RED},
 	};
 	struct err e;
-	struct detect_matcher *m = detect_matcher_build(ind, 1, 1, NULL, &e);
+	struct detect_matcher *m = detect_matcher_build(ind, 2, 1, NULL, &e);
 	struct ingest_event ev;
-	/* Source and destination both match: one hit. */
+	/* Source and destination both match: one hit per indicator. */
 	tm_event(&ev, "src=192.0.2.1 dst=192.0.2.1");
 	struct detect_match_state *ms = detect_match_state_new(0, 0);
 	struct detect_match_hit hits[4];
-	assert_int_equal(detect_matcher_match(m, ms, &ev, hits, 4), 1);
-	assert_string_equal(hits[0].indicator_id, "indicator--a");
-	assert_int_equal(hits[0].org_id, 7);
-	assert_int_equal(hits[0].tlp, STIX_TLP_AMBER);
-	assert_int_equal(hits[0].observation, 1);
-	assert_int_equal(hits[0].nevents, 1);
+	assert_int_equal(detect_matcher_match(m, ms, &ev, hits, 4), 2);
+	int a = strcmp(hits[0].indicator_id, "indicator--a") == 0 ? 0 : 1;
+	assert_string_equal(hits[a].indicator_id, "indicator--a");
+	assert_int_equal(hits[a].org_id, 7);
+	assert_int_equal(hits[a].tlp, STIX_TLP_AMBER);
+	assert_int_equal(hits[a].observation, 1);
+	assert_int_equal(hits[a].nevents, 1);
+	assert_string_equal(hits[1 - a].indicator_id, "indicator--b");
+	assert_int_equal(hits[1 - a].org_id, 5000000000);
+	assert_int_equal(hits[1 - a].tlp, STIX_TLP_RED);
+	assert_int_equal(hits[1 - a].observation, 0);
 	detect_match_state_free(ms);
 	detect_matcher_free(m);
 }
