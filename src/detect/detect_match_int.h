@@ -630,7 +630,7 @@ struct mind {
  * What emitting a hit reads of an indicator, in 16 bytes apart from its
  * struct mind (48): a hit of a million indicators is a random line
  * either way, but this array is a third the size, so fewer of its lines
- * and pages are cold (measured 5-7% faster at a million, BENCHMARKS.md).
+ * and pages are cold (measured 5-10% faster at a million, BENCHMARKS.md).
  * An indicator whose hit needs more than this (a state across events, an
  * observation tree, an org id or TLP that does not fit here) is marked
  * MHOT_COLD, and its struct mind is read as well.
