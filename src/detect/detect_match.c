@@ -55,7 +55,7 @@ tomb_has(const struct detect_matcher *m, uint64_t h)
  * Whether the indicator may hit (not disabled, not masked by an update)
  * is decided when hits are emitted, once its struct mhot has been loaded. */
 static void
-touch(const struct mctx *c, uint32_t ind, uint32_t obs_id)
+touch(const struct mctx *c, uint32_t ind, uint32_t obs_id, const struct mhot *hot)
 {
 	struct detect_match_state *st = c->st;
 	uint32_t key = (c->layer << 31) | ind;
@@ -86,6 +86,7 @@ touch(const struct mctx *c, uint32_t ind, uint32_t obs_id)
 	    .first_obs = obs_id,
 	    .layer = (uint8_t)c->layer,
 	    .mask = obs_id < 64 ? 1ull << obs_id : 0,
+	    .hot = hot != NULL ? hot : &c->L->hot[ind],
 	};
 	st->tset[h] = (uint32_t)++tl->n;
 }
@@ -96,28 +97,33 @@ consider(const struct mctx *c, uint32_t obs, unsigned slot)
 	const struct mobs *o = &c->L->obs[obs];
 	if (!(o->flags & MOBS_EXACT) && !mtree_eval(c, o->root, slot))
 		return;
-	touch(c, o->ind, o->id);
+	touch(c, o->ind, o->id, NULL);
 }
 
-/* An index hit: exact expressions touch their indicator straight away. */
+/* An index hit: exact expressions touch their indicator straight away.
+ * hot is the indicator's struct mhot when the caller has it at hand. */
 static void
-consider_post(const struct mctx *c, const struct mpost *p, unsigned slot)
+consider_post(const struct mctx *c, const struct mpost *p, unsigned slot, const struct mhot *hot)
 {
 	if (p->id & MPOST_EXACT)
-		touch(c, p->ind, p->id & ~MPOST_EXACT);
+		touch(c, p->ind, p->id & ~MPOST_EXACT, hot);
 	else
 		consider(c, p->obs, slot);
 }
 
+/* The postings p[0..n) that v's field and object select; hot0, when not
+ * NULL, is p[0]'s indicator's struct mhot. */
 static void
-dispatch(const struct mctx *c, const struct mpost *p, uint32_t n, const struct mval *v)
+dispatch(const struct mctx *c, const struct mpost *p, uint32_t n, const struct mval *v,
+         const struct mhot *hot0)
 {
 	uint8_t obj = c->me->slot[v->slot].obj;
 	for (uint32_t i = 0; i < n; i++) {
+		const struct mhot *hot = i == 0 ? hot0 : NULL;
 		if (p[i].field == v->field && p[i].obj == obj)
-			consider_post(c, &p[i], v->slot);
+			consider_post(c, &p[i], v->slot, hot);
 		else if (p[i].field == v->alias_field && v->alias_field != MF_NONE)
-			consider_post(c, &p[i], v->alias_slot);
+			consider_post(c, &p[i], v->alias_slot, hot);
 	}
 }
 
@@ -465,7 +471,7 @@ stage_slots(const struct detect_matcher *m, struct mgroup *g)
 		q->nd = mnet_search(nt, &q->q);
 		if (q->nd != M_NONE) {
 			g->live[i].ge->busy++;
-			/* A node is 24 bytes: it may straddle two lines. */
+			/* A node is 40 bytes: it may straddle two lines. */
 			const char *node = (const char *)&nt->nodes[q->nd];
 			__builtin_prefetch(node);
 			__builtin_prefetch(node + sizeof(struct mnet_node) - 1);
@@ -490,7 +496,7 @@ probes_finish(struct mctx *c, const struct mprobe *q, uint32_t n)
 		const struct mpost *p =
 		    mhash_find_slot(h, (enum mspace)q[k].vs, q[k].key, q[k].len, q[k].hv, &np);
 		if (p != NULL)
-			dispatch(c, p, np, &c->me->val[q[k].val]);
+			dispatch(c, p, np, &c->me->val[q[k].val], NULL);
 	}
 }
 
@@ -507,8 +513,10 @@ layer_match(struct mctx *c, struct mgroup *g, struct mgev *ge)
 		const struct mval *v = &me->val[q->val];
 		for (uint32_t nd = q->nd; nd != M_NONE; nd = L->net.nodes[nd].parent) {
 			const struct mnet_node *node = &L->net.nodes[nd];
+			/* A block's first posting and its indicator's
+			 * struct mhot are on the block's lines. */
 			dispatch(c, node->npost == 1 ? &node->one : L->net.post + node->post,
-			         node->npost, v);
+			         node->npost, v, &node->hot);
 		}
 	}
 	size_t nrx = st->nrx;
@@ -554,7 +562,7 @@ event_match(const struct detect_matcher *m, struct detect_match_state *st, struc
 	for (size_t i = c.tfirst; i < tl->n; i++) {
 		const struct mtouch *t = &tl->t[i];
 		st->tset[t->tslot] = 0;
-		__builtin_prefetch(&m->layer[t->layer]->hot[t->ind]);
+		__builtin_prefetch(t->hot);
 	}
 	struct mpending *pe = &st->pending[st->npending++];
 	*pe = (struct mpending){.index = index,
@@ -600,7 +608,7 @@ event_emit(const struct detect_matcher *m, struct detect_match_state *st,
 	for (uint32_t i = 0; i < pe->tn; i++) {
 		const struct mtouch *t = &tt[i];
 		const struct mlayer *L = m->layer[t->layer];
-		const struct mhot *h = &L->hot[t->ind];
+		const struct mhot *h = t->hot;
 		if (h->flags & MIND_DISABLED)
 			continue;
 		if (t->layer == 0 && m->ntomb > 0 &&

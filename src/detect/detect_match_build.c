@@ -118,6 +118,8 @@ builder_finish(struct builder *b, int64_t t0_ns, struct err *e)
 	L->inds = mhuge_move(L->inds, L->ninds * sizeof(*L->inds));
 	L->inds_cap = L->ninds;
 	hot_fill(L);
+	for (size_t i = 0; i < L->net.nnodes; i++)
+		L->net.nodes[i].hot = L->hot[L->net.nodes[i].one.ind];
 	b->st.keys = L->hash.n;
 	b->st.cidrs = L->net.nnodes;
 	b->st.regexes = L->hs.n;

@@ -436,15 +436,35 @@ mhash_has_field(const struct mhash *h, unsigned f)
 	return (h->fields[0] >> (f & 63)) & 1;
 }
 
+/*
+ * What emitting a hit reads of an indicator, in 16 bytes apart from its
+ * struct mind (48): a hit of a million indicators is a random line
+ * either way, but this array is a third the size, so fewer of its lines
+ * and pages are cold (measured 5-10% faster at a million, BENCHMARKS.md).
+ * An indicator whose hit needs more than this (a state across events, an
+ * observation tree, an org id or TLP that does not fit here) is marked
+ * MHOT_COLD, and its struct mind is read as well.
+ */
+struct mhot {
+	const char *id;
+	int32_t org_id;
+	uint8_t tlp;
+	uint8_t flags;     /* MIND_*, MHOT_COLD */
+	uint16_t tomb_bit; /* the id hash's bit in the matcher's tomb filter */
+};
+#define MHOT_COLD 0x80u
+
 /* ---- CIDR blocks (detect_match_ip.c) ----------------------------------------- */
 
-/* A block: its parent, and its postings (the first one also inline, so
- * that a block named once is one read). */
+/* A block: its parent, and its postings (the first one also inline, with
+ * what emitting reads of its indicator, so that a hit on a block named
+ * once reads nothing else). */
 struct mnet_node {
 	uint32_t parent; /* the smallest block containing this one, or M_NONE */
 	uint32_t post;
 	uint32_t npost;
 	struct mpost one; /* post[0] */
+	struct mhot hot;  /* one's indicator's (builder_finish()) */
 };
 
 /* An IPv4 interval: 8 bytes, so that the table is a quarter of the IPv6
@@ -626,23 +646,6 @@ struct mind {
 	uint16_t minsize; /* the fewest events a match needs */
 };
 
-/*
- * What emitting a hit reads of an indicator, in 16 bytes apart from its
- * struct mind (48): a hit of a million indicators is a random line
- * either way, but this array is a third the size, so fewer of its lines
- * and pages are cold (measured 5-10% faster at a million, BENCHMARKS.md).
- * An indicator whose hit needs more than this (a state across events, an
- * observation tree, an org id or TLP that does not fit here) is marked
- * MHOT_COLD, and its struct mind is read as well.
- */
-struct mhot {
-	const char *id;
-	int32_t org_id;
-	uint8_t tlp;
-	uint8_t flags;     /* MIND_*, MHOT_COLD */
-	uint16_t tomb_bit; /* the id hash's bit in the matcher's tomb filter */
-};
-#define MHOT_COLD 0x80u
 
 struct marena_chunk;
 struct marena {
@@ -765,6 +768,7 @@ struct mtouch {
 	uint32_t first_obs;
 	uint8_t layer;
 	uint64_t mask;
+	const struct mhot *hot; /* the indicator's, in the layer's array or a block */
 };
 
 struct mstore;
