@@ -646,7 +646,6 @@ struct mind {
 	uint16_t minsize; /* the fewest events a match needs */
 };
 
-
 struct marena_chunk;
 struct marena {
 	struct marena_chunk *head;
