@@ -72,7 +72,8 @@ layer_bytes(const struct mlayer *L)
 }
 
 /* The indicators' struct mhot, once their flags are final (a regex that
- * failed disables its indicator). */
+ * failed disables its indicator), and the copies the CIDR blocks keep of
+ * their first posting's. */
 static void
 hot_fill(struct mlayer *L)
 {
@@ -90,6 +91,8 @@ hot_fill(struct mlayer *L)
 			h->flags |= MHOT_COLD;
 	}
 	L->hot = mhuge_move(L->hot, L->ninds * sizeof(*L->hot));
+	for (size_t i = 0; i < L->net.nnodes; i++)
+		L->net.nodes[i].hot = L->hot[L->net.nodes[i].one.ind];
 }
 
 /* Finishes the indexes. Returns the layer, or NULL with e set. */
@@ -118,8 +121,6 @@ builder_finish(struct builder *b, int64_t t0_ns, struct err *e)
 	L->inds = mhuge_move(L->inds, L->ninds * sizeof(*L->inds));
 	L->inds_cap = L->ninds;
 	hot_fill(L);
-	for (size_t i = 0; i < L->net.nnodes; i++)
-		L->net.nodes[i].hot = L->hot[L->net.nodes[i].one.ind];
 	b->st.keys = L->hash.n;
 	b->st.cidrs = L->net.nnodes;
 	b->st.regexes = L->hs.n;

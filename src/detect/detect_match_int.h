@@ -464,7 +464,7 @@ struct mnet_node {
 	uint32_t post;
 	uint32_t npost;
 	struct mpost one; /* post[0] */
-	struct mhot hot;  /* one's indicator's (builder_finish()) */
+	struct mhot hot;  /* one's indicator's (hot_fill()) */
 };
 
 /* An IPv4 interval: 8 bytes, so that the table is a quarter of the IPv6
