@@ -2,7 +2,7 @@
  * bench_match.c - the compiled indicator matcher: build time, memory and
  * event lookups per second on one core.
  *
- *   build/bench/bench_match [-i INDICATORS] [-e EVENTS] [-m REGEXES] [-s SEED] [-h HIT%] [-k KIND] [-r ROUNDS] [-1]
+ *   build/bench/bench_match [-i INDICATORS] [-e EVENTS] [-m REGEXES] [-s SEED] [-h HIT%] [-k KIND] [-r ROUNDS] [-1] [-H]
  *
  * Indicators are a sector feed's mix: IPv4 and IPv6 addresses, CIDR blocks
  * of both families, domains (some with their subdomains), URLs, SHA-256
@@ -15,7 +15,8 @@
  * through detect_matcher_match_batch(), as the pipeline sends a decoder's
  * batch (-1: one detect_matcher_match() per event instead); only that is
  * timed. -k sends events of one kind only, to see what each costs; -r
- * matches ROUNDS sets of EVENTS and reports the fastest. Prints one figure
+ * matches ROUNDS sets of EVENTS and reports the fastest; -H builds the
+ * matcher on 2 MB pages (detect_matcher_huge_pages()). Prints one figure
  * per line.
  *
  * The call is timed with CLOCK_MONOTONIC, which the vDSO reads without
@@ -377,9 +378,13 @@ main(int argc, char **argv)
 	long nind = 1000000, nev = 10000000, nrx = 3000, rounds = 1;
 	int ch;
 	bool one_by_one = false;
-	while ((ch = getopt(argc, argv, "i:e:m:s:h:k:r:1")) != -1) {
+	while ((ch = getopt(argc, argv, "i:e:m:s:h:k:r:1H")) != -1) {
 		if (ch == '1') {
 			one_by_one = true;
+			continue;
+		}
+		if (ch == 'H') {
+			detect_matcher_huge_pages(true);
 			continue;
 		}
 		if (ch == 'k') {
@@ -393,7 +398,7 @@ main(int argc, char **argv)
 		}
 		int64_t v = 0;
 		if (optarg == NULL || parse_int64(optarg, 0, INT64_MAX, &v) != 0) {
-			fprintf(stderr, "usage: bench_match [-i INDICATORS] [-e EVENTS] [-m REGEXES] [-s SEED] [-h HIT%%] [-k flow|dns|http|file|tls] [-r ROUNDS] [-1]\n");
+			fprintf(stderr, "usage: bench_match [-i INDICATORS] [-e EVENTS] [-m REGEXES] [-s SEED] [-h HIT%%] [-k flow|dns|http|file|tls] [-r ROUNDS] [-1] [-H]\n");
 			return 2;
 		}
 		if (ch == 'i')

@@ -378,6 +378,7 @@ start(struct node *n)
 	n->alerts = detect_alerts_new(n->store, &n->cfg, n->taxii);
 	detect_alerts_routes(n->alerts, n->http);
 	ops_add_collector(n->ops, detect_alerts_metrics, n->alerts);
+	detect_matcher_huge_pages(n->cfg.detect_huge_pages);
 	n->feed = detect_feed_new(n->store, &e);
 	if (n->feed == NULL) {
 		log_errorx("detect", "cannot build the indicator matcher: %s", e.msg);

@@ -192,6 +192,7 @@ struct config {
 	int64_t detect_beacon_min_interval_s;
 	int64_t detect_max_keys;
 	int64_t detect_alert_window_s;
+	bool detect_huge_pages;
 	/* auth */
 	int64_t auth_session_idle_s;
 	int64_t auth_session_max_s;

@@ -106,6 +106,8 @@ static const struct cfg_key keys[] = {
 	    "tracked keys per detector and thread; the least recent is evicted"),
 	INT("detect.alert_window_s", detect_alert_window_s, 60, 86400 * 7, "3600",
 	    "repeats of one rule and key within this time update one alert"),
+	BOOL("detect.huge_pages", detect_huge_pages, "false",
+	     "the indicator matcher's large arrays on 2 MB pages (measure with bench_match -H first)"),
 	INT("auth.session_idle_s", auth_session_idle_s, 60, 86400 * 7, "1800",
 	    "a console session ends after this much inactivity"),
 	INT("auth.session_max_s", auth_session_max_s, 300, 86400 * 30, "43200",

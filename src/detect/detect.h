@@ -78,6 +78,17 @@ struct detect_matcher_stats {
 struct detect_matcher;
 
 /*
+ * Whether matchers built from now on put their large arrays (Bloom filter,
+ * hash table, key records, indicator records, CIDR tables) on 2 MB pages
+ * through transparent huge pages (madvise; the kernel may refuse). Off by
+ * default: on the reference machine, a virtual machine, prefetches into
+ * 2 MB pages were slower and a million indicators matched faster without
+ * them (docs/BENCHMARKS.md); on bare metal they can pay. Measure with
+ * `bench_match -H` before turning them on (ciipd: detect.huge_pages).
+ */
+void detect_matcher_huge_pages(bool on);
+
+/*
  * Compiles the indicators that are active at now_ms (not revoked,
  * valid_from <= now < valid_until). Indicators that do not parse or cannot
  * be compiled are skipped and counted in st (which may be NULL). Returns a

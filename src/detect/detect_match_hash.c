@@ -16,6 +16,7 @@
 
 #include <assert.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
@@ -23,10 +24,18 @@
 
 #define HUGE_PAGE (2u << 20)
 
+static atomic_bool huge_pages;
+
+void
+detect_matcher_huge_pages(bool on)
+{
+	atomic_store(&huge_pages, on);
+}
+
 void *
 mhuge_move(void *p, size_t n)
 {
-	if (p == NULL || n < HUGE_PAGE / 2)
+	if (p == NULL || n < HUGE_PAGE / 2 || !atomic_load(&huge_pages))
 		return p;
 	size_t rounded = (n + HUGE_PAGE - 1) & ~(size_t)(HUGE_PAGE - 1);
 	void *q = aligned_alloc(HUGE_PAGE, rounded);

@@ -211,9 +211,10 @@ const char *mnorm_apply(enum mnorm how, const char *s, size_t n, char *buf, size
                         size_t *outlen);
 bool mutf8_valid(const char *s, size_t n);
 
-/* Moves a large read-mostly array to 2 MB pages (where the kernel grants
- * them): random lookups then miss the TLB far less. Returns the new
- * pointer (p itself when small); p is freed. */
+/* When detect_matcher_huge_pages() is on, moves a large read-mostly array
+ * to 2 MB pages (where the kernel grants them), so that random lookups
+ * miss the TLB less. Returns the new pointer (p itself when small or when
+ * off); p is then freed. */
 void *mhuge_move(void *p, size_t n);
 
 /* ---- hashing -------------------------------------------------------------- */

@@ -386,6 +386,55 @@ test_hit_carries_indicator_and_observation(void **state)
 	detect_matcher_free(m);
 }
 
+/* With 2 MB pages on, the large arrays are moved after they are built:
+ * enough indicators that each is over the 1 MB a move needs, and hits
+ * from the start, middle and end of each, with their org ids. */
+static void
+test_huge_pages_match_the_same(void **state)
+{
+	enum { N = 40000 };
+	struct detect_indicator *ind = xcalloc(N, sizeof(*ind));
+	for (int i = 0; i < N; i++) {
+		ind[i].id = xasprintf("indicator--%d", i);
+		ind[i].pattern = i % 2 ? xasprintf("[domain-name:value = 'd%d.example']", i)
+		                       : xasprintf("[ipv4-addr:value = '10.%d.%d.1']", i >> 8, i & 255);
+		ind[i].org_id = 1000 + i;
+	}
+	for (int huge = 1; huge >= 0; huge--) {
+		detect_matcher_huge_pages(huge);
+		struct err e;
+		struct detect_matcher_stats st;
+		struct detect_matcher *m = detect_matcher_build(ind, N, 1, &st, &e);
+		assert_non_null(m);
+		assert_int_equal(st.keys, N);
+		struct detect_match_state *ms = detect_match_state_new(0, 0);
+		static const int probe[] = {0, 1, N / 2, N / 2 + 1, N - 2, N - 1};
+		for (size_t k = 0; k < CIIP_ARRAY_LEN(probe); k++) {
+			int i = probe[k];
+			char *spec = i % 2 ? xasprintf("qname=d%d.example", i)
+			                   : xasprintf("dst=10.%d.%d.1", i >> 8, i & 255);
+			struct ingest_event ev;
+			tm_event(&ev, spec);
+			free(spec);
+			struct detect_match_hit hits[2];
+			assert_int_equal(detect_matcher_match(m, ms, &ev, hits, 2), 1);
+			assert_string_equal(hits[0].indicator_id, ind[i].id);
+			assert_int_equal(hits[0].org_id, 1000 + i);
+		}
+		struct ingest_event miss;
+		tm_event(&miss, "dst=10.255.255.1 qname=d0.example");
+		struct detect_match_hit hits[2];
+		assert_int_equal(detect_matcher_match(m, ms, &miss, hits, 2), 0);
+		detect_match_state_free(ms);
+		detect_matcher_free(m);
+	}
+	for (int i = 0; i < N; i++) {
+		free((char *)ind[i].id);
+		free((char *)ind[i].pattern);
+	}
+	free(ind);
+}
+
 static void
 test_many_indicators_one_value_and_max(void **state)
 {
@@ -797,6 +846,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_a_full_probe_pool_loses_nothing, teardown),
 	    cmocka_unit_test_teardown(test_hit_carries_indicator_and_observation, teardown),
 	    cmocka_unit_test_teardown(test_many_indicators_one_value_and_max, teardown),
+	    cmocka_unit_test_teardown(test_huge_pages_match_the_same, teardown),
 	    cmocka_unit_test(test_url_normalise),
 	    cmocka_unit_test_teardown(test_event_objects, teardown),
 	    cmocka_unit_test_teardown(test_update_replaces_adds_and_revokes, teardown),
