@@ -386,6 +386,39 @@ test_hit_carries_indicator_and_observation(void **state)
 	detect_matcher_free(m);
 }
 
+/* A regex that Vectorscan accepts alone (hs_expression_info) but cannot
+ * compile ("Pattern is too large") is dropped when its property's
+ * database is built: its indicator is disabled as a whole, counted and
+ * named, and the others in the same database still hit. */
+static void
+test_a_regex_the_database_refuses_disables_its_indicator(void **state)
+{
+	struct detect_indicator ind[] = {
+	    {.id = "indicator--big",
+	     .pattern = "[url:value MATCHES '[^a]{10000}'] OR [ipv4-addr:value = '192.0.2.9']"},
+	    {.id = "indicator--ok", .pattern = "[url:value MATCHES '^http://x[.]example/']"},
+	    {.id = "indicator--ip", .pattern = "[ipv4-addr:value = '192.0.2.9']"},
+	};
+	struct err e;
+	struct detect_matcher_stats st;
+	struct detect_matcher *m = detect_matcher_build(ind, 3, 1, &st, &e);
+	assert_non_null(m);
+	assert_int_equal(st.unsupported, 1);
+	assert_int_equal(st.active, 2);
+	assert_non_null(strstr(st.first_error, "indicator--big"));
+	assert_non_null(strstr(st.first_error, "Vectorscan"));
+	struct detect_match_state *ms = detect_match_state_new(0, 0);
+	struct detect_match_hit hits[4];
+	struct ingest_event ev;
+	tm_event(&ev, "dst=192.0.2.9 url=http://x.example/a");
+	int n = detect_matcher_match(m, ms, &ev, hits, 4);
+	assert_int_equal(n, 2);
+	for (int i = 0; i < n; i++)
+		assert_string_not_equal(hits[i].indicator_id, "indicator--big");
+	detect_match_state_free(ms);
+	detect_matcher_free(m);
+}
+
 /* With 2 MB pages on, the large arrays are moved after they are built:
  * enough indicators that each is over the 1 MB a move needs, and hits
  * from the start, middle and end of each, with their org ids. */
@@ -847,6 +880,7 @@ main(void)
 	    cmocka_unit_test_teardown(test_hit_carries_indicator_and_observation, teardown),
 	    cmocka_unit_test_teardown(test_many_indicators_one_value_and_max, teardown),
 	    cmocka_unit_test_teardown(test_huge_pages_match_the_same, teardown),
+	    cmocka_unit_test_teardown(test_a_regex_the_database_refuses_disables_its_indicator, teardown),
 	    cmocka_unit_test(test_url_normalise),
 	    cmocka_unit_test_teardown(test_event_objects, teardown),
 	    cmocka_unit_test_teardown(test_update_replaces_adds_and_revokes, teardown),
