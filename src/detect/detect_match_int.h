@@ -213,8 +213,8 @@ bool mutf8_valid(const char *s, size_t n);
 
 /* When detect_matcher_huge_pages() is on, moves a large read-mostly array
  * to 2 MB pages (where the kernel grants them), so that random lookups
- * miss the TLB less. Returns the new pointer (p itself when small or when
- * off); p is then freed. */
+ * miss the TLB less: returns the new pointer and frees p. Returns p itself
+ * when the array is small or the option off. */
 void *mhuge_move(void *p, size_t n);
 
 /* ---- hashing -------------------------------------------------------------- */
