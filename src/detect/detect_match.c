@@ -34,6 +34,7 @@
  */
 #include "detect/detect_match_int.h"
 
+#include <assert.h>
 #include <stdlib.h>
 
 static bool
@@ -294,13 +295,45 @@ net_collect(const struct mlayer *L, struct mgev *ge, unsigned l)
 		net_queue(L, ge, l, me->val[me->ipval[k]].ip, me->ipval[k]);
 }
 
+/* The fields of MEVENT_LAZY_INTS, in the order of struct mgev's lazy_int. */
+static const uint8_t lazy_int_field[MEVENT_NLAZY_INTS] = {
+    MF_NT_SRC_PORT,  MF_NT_DST_PORT,    MF_NT_SRC_BYTES,
+    MF_NT_DST_BYTES, MF_NT_SRC_PACKETS, MF_NT_DST_PACKETS};
+
+/* A lazy event's probe of a number names lazy_int_field[val - MVAL_LAZY_INT]
+ * until event_extract() gives it the value's index. */
+#define MVAL_LAZY_INT 0xf0
+_Static_assert(MEV_MAX_VALUES <= MVAL_LAZY_INT, "value indexes below the lazy codes");
+
+/* The most probes a lazy event queues in one layer. */
+#define MPROBE_LAZY (MNETQ + MEVENT_NLAZY_INTS)
+
+/* Queues the probes of a lazy event's numbers that h has keys on. */
+static void
+lazy_numbers(struct mgroup *g, const struct mhash *h, struct mgev *ge)
+{
+	const struct ingest_event *ev = ge->me.ev;
+	const int64_t num[MEVENT_NLAZY_INTS] = {ev->src_port,       ev->dst_port,
+	                                        ev->bytes_to_server, ev->bytes_to_client,
+	                                        ev->pkts_to_server,  ev->pkts_to_client};
+	for (unsigned k = 0; k < MEVENT_NLAZY_INTS; k++) {
+		if (num[k] == 0 || !mhash_has_field(h, lazy_int_field[k]))
+			continue;
+		ge->lazy_int[k] = num[k];
+		probe_add(g, h, mfield_space(lazy_int_field[k]), &ge->lazy_int[k],
+		          sizeof(ge->lazy_int[k]), MVAL_LAZY_INT + k);
+	}
+}
+
 /*
  * An event of addresses only, when the matcher allows it (m->lazy), is not
  * extracted yet: its probes and CIDR searches are queued straight from the
  * event, exactly as probes_collect() and net_collect() would queue them
  * from mevent_fill()'s values (the source address is value 0, the
- * destination the next). Most such events turn out quiet and are never
- * extracted; the others are, when they are matched (event_extract()).
+ * destination the next; a number, which mevent_fill() adds only when it
+ * is not 0, is found by its field once extracted). Most such events turn
+ * out quiet and are never extracted; the others are, when they are
+ * matched (event_extract()).
  */
 static void
 lazy_collect(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
@@ -322,6 +355,8 @@ lazy_collect(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 		ge->pfirst[l] = (uint32_t)g->npool;
 		for (unsigned k = 0; k < nip && h->n > 0; k++)
 			probe_ip(g, h, ip[k], k);
+		if (h->fields[0] & MEVENT_LAZY_INTS)
+			lazy_numbers(g, h, ge);
 		ge->pn[l] = (uint32_t)(g->npool - ge->pfirst[l]);
 		for (unsigned k = 0; k < nip && L->net.nnodes > 0; k++)
 			net_queue(L, ge, l, ip[k], k);
@@ -344,7 +379,8 @@ stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest
 		struct mgev *ge = &g->ev[k];
 		ge->text = (uint32_t)text;
 		ge->busy = 0;
-		ge->lazy = m->lazy && MPOOL - g->npool >= 4 && mevent_addresses_only(ev[k]);
+		ge->lazy = m->lazy && MPOOL - g->npool >= 2 * MPROBE_LAZY &&
+		           mevent_addresses_only(ev[k]);
 		k++;
 		for (unsigned l = 0; l < 2; l++) {
 			ge->pnext[l] = 0;
@@ -380,14 +416,32 @@ stage_load(const struct detect_matcher *m, struct mgroup *g, const struct ingest
 }
 
 /* A lazy event that is to be matched: extract it now. Its queued probes
- * and searches name its values by the indexes this gives them. */
+ * and searches name its values by the indexes this gives them; the
+ * probes of numbers get theirs here. */
 static void
 event_extract(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 {
-	mevent_fill(&ge->me, ge->me.ev, g->text + ge->text, MEV_ADDRESS_BYTES, m->need);
+	const struct mevent *me = &ge->me;
+	mevent_fill(&ge->me, me->ev, g->text + ge->text, MEV_ADDRESS_BYTES, m->need);
 	ge->lazy = false;
-	for (unsigned l = 0; l < 2; l++)
-		ge->pnext[l] = (uint16_t)ge->me.nvals;
+	for (unsigned l = 0; l < 2; l++) {
+		ge->pnext[l] = (uint16_t)me->nvals;
+		struct mprobe *q = g->pool + ge->pfirst[l];
+		for (uint32_t k = 0; k < ge->pn[l]; k++) {
+			if (q[k].val < MVAL_LAZY_INT)
+				continue;
+			uint8_t f = lazy_int_field[q[k].val - MVAL_LAZY_INT];
+			unsigned i = 0;
+			while (i < me->nvals && me->val[i].field != f)
+				i++;
+			/* mevent_fill() adds every number lazy_collect() probes;
+			 * were one missing, its probe would find nothing. */
+			assert(i < me->nvals);
+			if (i == me->nvals)
+				q[k].pass = 0;
+			q[k].val = (uint8_t)(i < me->nvals ? i : 0);
+		}
+	}
 }
 
 /* ---- stages 2 and 3: filters, table slots, key records, CIDR blocks -------------- */

@@ -83,11 +83,23 @@ single_batch(size_t np, size_t ne, struct tally *t)
  * blocks do; a matcher of only such patterns looks flows up before it
  * extracts them (detect_match.c, lazy events). Some observations also
  * compare a port or protocol, which the address's index hit leaves to the
- * evaluator. */
+ * evaluator; a few name only a port or a count, which the lazy lookup
+ * probes from the event's numbers. */
 static char *
 gen_address_pattern(bool stateful)
 {
 	(void)stateful;
+	if (chance(8)) {
+		static const char *const nums[] = {
+		    "network-traffic:dst_port",         "network-traffic:src_port",
+		    "network-traffic:src_byte_count",   "network-traffic:dst_packets"};
+		const char *path = PICK(nums);
+		bool port = strstr(path, "port") != NULL;
+		int64_t a = port ? PICK(ports) : PICK(counts), b = port ? PICK(ports) : PICK(counts);
+		if (chance(50))
+			return xasprintf("[%s = %lld]", path, (long long)a);
+		return xasprintf("[%s IN (%lld, %lld)]", path, (long long)a, (long long)b);
+	}
 	/* No /0: some addresses must be in no block. */
 	static const char *const blocks[] = {"198.51.100.0/24", "198.51.100.128/25", "203.0.113.0/24",
 	                                     "10.0.0.0/8",      "198.51.100.7/32",   "2001:db8::1/128",
