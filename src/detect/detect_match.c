@@ -295,32 +295,25 @@ net_collect(const struct mlayer *L, struct mgev *ge, unsigned l)
 		net_queue(L, ge, l, me->val[me->ipval[k]].ip, me->ipval[k]);
 }
 
-/* The fields of MEVENT_LAZY_INTS, in the order of struct mgev's lazy_int. */
-static const uint8_t lazy_int_field[MEVENT_NLAZY_INTS] = {
-    MF_NT_SRC_PORT,  MF_NT_DST_PORT,    MF_NT_SRC_BYTES,
-    MF_NT_DST_BYTES, MF_NT_SRC_PACKETS, MF_NT_DST_PACKETS};
-
-/* A lazy event's probe of a number names lazy_int_field[val - MVAL_LAZY_INT]
- * until event_extract() gives it the value's index. */
+/* A lazy event's probe of a number names mevent_number_field[val -
+ * MVAL_LAZY_INT] until event_extract() gives it the value's index. */
 #define MVAL_LAZY_INT 0xf0
 _Static_assert(MEV_MAX_VALUES <= MVAL_LAZY_INT, "value indexes below the lazy codes");
 
 /* The most probes a lazy event queues in one layer. */
-#define MPROBE_LAZY (MNETQ + MEVENT_NLAZY_INTS)
+#define MPROBE_LAZY (MNETQ + MEVENT_NUMBERS)
 
 /* Queues the probes of a lazy event's numbers that h has keys on. */
 static void
 lazy_numbers(struct mgroup *g, const struct mhash *h, struct mgev *ge)
 {
-	const struct ingest_event *ev = ge->me.ev;
-	const int64_t num[MEVENT_NLAZY_INTS] = {ev->src_port,       ev->dst_port,
-	                                        ev->bytes_to_server, ev->bytes_to_client,
-	                                        ev->pkts_to_server,  ev->pkts_to_client};
-	for (unsigned k = 0; k < MEVENT_NLAZY_INTS; k++) {
-		if (num[k] == 0 || !mhash_has_field(h, lazy_int_field[k]))
+	int64_t num[MEVENT_NUMBERS];
+	mevent_numbers(ge->me.ev, num);
+	for (unsigned k = 0; k < MEVENT_NUMBERS; k++) {
+		if (num[k] == 0 || !mhash_has_field(h, mevent_number_field[k]))
 			continue;
 		ge->lazy_int[k] = num[k];
-		probe_add(g, h, mfield_space(lazy_int_field[k]), &ge->lazy_int[k],
+		probe_add(g, h, mfield_space(mevent_number_field[k]), &ge->lazy_int[k],
 		          sizeof(ge->lazy_int[k]), MVAL_LAZY_INT + k);
 	}
 }
@@ -355,7 +348,7 @@ lazy_collect(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 		ge->pfirst[l] = (uint32_t)g->npool;
 		for (unsigned k = 0; k < nip && h->n > 0; k++)
 			probe_ip(g, h, ip[k], k);
-		if (h->fields[0] & MEVENT_LAZY_INTS)
+		if (h->fields[0] & MEVENT_NUMBER_FIELDS)
 			lazy_numbers(g, h, ge);
 		ge->pn[l] = (uint32_t)(g->npool - ge->pfirst[l]);
 		for (unsigned k = 0; k < nip && L->net.nnodes > 0; k++)
@@ -430,7 +423,7 @@ event_extract(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 		for (uint32_t k = 0; k < ge->pn[l]; k++) {
 			if (q[k].val < MVAL_LAZY_INT)
 				continue;
-			uint8_t f = lazy_int_field[q[k].val - MVAL_LAZY_INT];
+			uint8_t f = mevent_number_field[q[k].val - MVAL_LAZY_INT];
 			unsigned i = 0;
 			while (i < me->nvals && me->val[i].field != f)
 				i++;

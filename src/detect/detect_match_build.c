@@ -176,7 +176,7 @@ matcher_new(struct mlayer *base, struct mlayer *delta)
 	for (int i = 0; i < 2; i++) {
 		const struct mlayer *L = m->layer[i];
 		if (L != NULL && ((L->rx_fields & MEVENT_ADDRESS_FIELDS) || (L->scan_objs & addr_objs) ||
-		                  (L->hash.fields[0] & MEVENT_ADDRESS_FIELDS & ~MEVENT_LAZY_INTS)))
+		                  (L->hash.fields[0] & MEVENT_ADDRESS_FIELDS & ~MEVENT_NUMBER_FIELDS)))
 			m->lazy = false;
 	}
 	return m;

@@ -646,6 +646,21 @@ ip_add(struct mevent *me, const struct ingest_ip *ip)
 	return s;
 }
 
+const uint8_t mevent_number_field[MEVENT_NUMBERS] = {
+    MF_NT_SRC_PORT,  MF_NT_DST_PORT,    MF_NT_SRC_BYTES,
+    MF_NT_DST_BYTES, MF_NT_SRC_PACKETS, MF_NT_DST_PACKETS};
+
+void
+mevent_numbers(const struct ingest_event *ev, int64_t num[MEVENT_NUMBERS])
+{
+	num[0] = ev->src_port;
+	num[1] = ev->dst_port;
+	num[2] = ev->bytes_to_server;
+	num[3] = ev->bytes_to_client;
+	num[4] = ev->pkts_to_server;
+	num[5] = ev->pkts_to_client;
+}
+
 bool
 mevent_addresses_only(const struct ingest_event *ev)
 {
@@ -700,12 +715,10 @@ mevent_fill(struct mevent *me, const struct ingest_event *ev, char *buf, size_t 
 			me->val[me->slot[dst].first].alias_field = MF_NT_DST_VALUE;
 			me->val[me->slot[dst].first].alias_slot = (uint8_t)nt;
 		}
-		int_val(me, nt, MF_NT_SRC_PORT, ev->src_port);
-		int_val(me, nt, MF_NT_DST_PORT, ev->dst_port);
-		int_val(me, nt, MF_NT_SRC_BYTES, ev->bytes_to_server);
-		int_val(me, nt, MF_NT_DST_BYTES, ev->bytes_to_client);
-		int_val(me, nt, MF_NT_SRC_PACKETS, ev->pkts_to_server);
-		int_val(me, nt, MF_NT_DST_PACKETS, ev->pkts_to_client);
+		int64_t num[MEVENT_NUMBERS];
+		mevent_numbers(ev, num);
+		for (unsigned k = 0; k < MEVENT_NUMBERS; k++)
+			int_val(me, nt, mevent_number_field[k], num[k]);
 		/* STIX writes protocols in lower case, outermost first. */
 		const struct ingest_str protos[2] = {ev->proto, ev->app_proto};
 		for (int i = 0; i < 2; i++) {

@@ -200,12 +200,16 @@ bool mevent_addresses_only(const struct ingest_event *ev);
 #define MEVENT_ADDRESS_FIELDS (((1ull << (MF_NT_PROTOCOL + 1)) - 1) & ~1ull)
 /* Room in the buffer that mevent_fill() needs for such an event. */
 #define MEV_ADDRESS_BYTES (2 * (MEV_NORM_MAX + 8))
-/* The numbers of such an event (ports, bytes, packets): a lazy event
- * probes their exact keys straight from the event (detect_match.c). */
-#define MEVENT_LAZY_INTS                                                                          \
+/* The numbers of such an event (ports, bytes, packets), in one order for
+ * mevent_fill() and for a lazy event, which probes their exact keys
+ * straight from the event (detect_match.c). */
+#define MEVENT_NUMBERS 6
+extern const uint8_t mevent_number_field[MEVENT_NUMBERS];
+#define MEVENT_NUMBER_FIELDS                                                                      \
 	((1ull << MF_NT_SRC_PORT) | (1ull << MF_NT_DST_PORT) | (1ull << MF_NT_SRC_BYTES) |        \
 	 (1ull << MF_NT_DST_BYTES) | (1ull << MF_NT_SRC_PACKETS) | (1ull << MF_NT_DST_PACKETS))
-#define MEVENT_NLAZY_INTS 6
+/* ev's numbers, of the fields mevent_number_field[] names (0: absent). */
+void mevent_numbers(const struct ingest_event *ev, int64_t num[MEVENT_NUMBERS]);
 /* The text of a string or address value (addresses are formatted once). */
 const char *mval_text(struct mevent *me, struct mval *v, uint32_t *len);
 /* True if the value is valid UTF-8 (cached). */
@@ -817,7 +821,7 @@ struct mgev {
 	uint16_t pnext[2];         /* per layer: the first value not queued yet */
 	uint8_t nnet[2];
 	struct mnetq net[2][MNETQ];
-	int64_t lazy_int[MEVENT_NLAZY_INTS]; /* a lazy event's numbers: its probes' keys */
+	int64_t lazy_int[MEVENT_NUMBERS]; /* a lazy event's numbers: its probes' keys */
 };
 
 /* An address search of a group's event that its filter let through. */
