@@ -430,9 +430,11 @@ event_extract(const struct detect_matcher *m, struct mgroup *g, struct mgev *ge)
 			/* mevent_fill() adds every number lazy_collect() probes;
 			 * were one missing, its probe would find nothing. */
 			assert(i < me->nvals);
-			if (i == me->nvals)
+			if (i == me->nvals) {
 				q[k].pass = 0;
-			q[k].val = (uint8_t)(i < me->nvals ? i : 0);
+				i = 0;
+			}
+			q[k].val = (uint8_t)i;
 		}
 	}
 }

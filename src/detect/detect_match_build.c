@@ -85,7 +85,7 @@ hot_fill(struct mlayer *L)
 		h->org_id = (int32_t)mi->org_id;
 		h->tlp = (uint8_t)mi->tlp;
 		h->flags = (uint8_t)(mi->flags & (MIND_STATEFUL | MIND_BARE | MIND_ANY | MIND_DISABLED));
-		h->tomb_bit = (uint16_t)mi->id_hash;
+		h->tomb_bit = mtomb_bit(mi->id_hash);
 		if ((mi->flags & MIND_STATEFUL) || !(mi->flags & (MIND_BARE | MIND_ANY)) ||
 		    h->org_id != mi->org_id || h->tlp != mi->tlp)
 			h->flags |= MHOT_COLD;
@@ -314,7 +314,7 @@ detect_matcher_update(const struct detect_matcher *old, const struct detect_indi
 	}
 	m->ntomb = u;
 	for (size_t i = 0; i < m->ntomb; i++) {
-		uint16_t bit = (uint16_t)m->tomb[i];
+		uint16_t bit = mtomb_bit(m->tomb[i]);
 		m->tomb_filter[bit >> 6] |= 1ull << (bit & 63);
 	}
 	/* Statistics: the base's and the delta's added up; indicators the delta

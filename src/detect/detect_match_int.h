@@ -728,6 +728,13 @@ struct detect_matcher {
 	struct detect_matcher_stats stats;
 };
 
+/* An id hash's bit in tomb_filter (struct mhot's tomb_bit). */
+static inline uint16_t
+mtomb_bit(uint64_t id_hash)
+{
+	return (uint16_t)id_hash;
+}
+
 /* ---- the builder (detect_match_compile.c, detect_match_build.c) ---------------- */
 
 /* A layer being built. detect_match_build.c owns it from begin to finish;
